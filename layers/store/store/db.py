@@ -1,0 +1,115 @@
+"""The Cassandra connection of a function process, opened lazily and kept warm.
+
+A Lambda process serves many invocations, so the cluster connection is made on
+first use and reused. A failed connect is not cached: the next request tries
+again, so a function recovers by itself once Cassandra is back.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import PreparedStatement
+
+from store.config import Settings, get_settings
+
+# Errors that mean "the database is not answering", as opposed to a bad query.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    NoHostAvailable,
+    OperationTimedOut,
+    ReadTimeout,
+    WriteTimeout,
+    Unavailable,
+    ConnectionError,
+)
+
+
+class CassandraUnavailable(Exception):
+    """Cassandra cannot be reached; HTTP handlers answer 503."""
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    @property
+    def keyspace(self) -> str:
+        return self._settings.cassandra_keyspace
+
+    def session(self) -> Session:
+        if self._session is not None:
+            return self._session
+        with self._lock:
+            if self._session is None:
+                self._session = self._connect()
+        return self._session
+
+    def _connect(self) -> Session:
+        settings = self._settings
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(
+                DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_dc)
+            ),
+            request_timeout=settings.cassandra_request_timeout,
+        )
+        cluster = Cluster(
+            settings.cassandra_contact_points,
+            port=settings.cassandra_port,
+            protocol_version=5,
+            connect_timeout=settings.cassandra_connect_timeout,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        )
+        try:
+            session = cluster.connect(settings.cassandra_keyspace)
+        except (*UNAVAILABLE_ERRORS, DriverException) as error:
+            cluster.shutdown()
+            raise CassandraUnavailable(f"cannot connect to Cassandra: {error}") from error
+        self._cluster = cluster
+        return session
+
+    def prepare(self, cql: str) -> PreparedStatement:
+        """Prepared once per process; every data query goes through here."""
+        statement = self._prepared.get(cql)
+        if statement is None:
+            try:
+                statement = self.session().prepare(cql)
+            except UNAVAILABLE_ERRORS as error:
+                raise CassandraUnavailable(str(error)) from error
+            self._prepared[cql] = statement
+        return statement
+
+    def execute(self, cql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
+        try:
+            return self.session().execute(self.prepare(cql), params)
+        except UNAVAILABLE_ERRORS as error:
+            raise CassandraUnavailable(str(error)) from error
+
+    def ping(self) -> None:
+        """A real round trip; raises CassandraUnavailable when it fails."""
+        self.execute("SELECT release_version FROM system.local")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cluster is not None:
+                self._cluster.shutdown()
+            self._cluster = None
+            self._session = None
+            self._prepared.clear()
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    global _database  # noqa: PLW0603 - one connection pool per process, by design
+    if _database is None:
+        _database = Database(get_settings())
+    return _database

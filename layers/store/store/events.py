@@ -1,0 +1,28 @@
+"""Domain events carried on SNS `order-events`: one envelope for every type."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventType = Literal["OrderCreated", "OrderStatusChanged"]
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: UUID = Field(default_factory=uuid.uuid4)
+    type: EventType
+    version: int = Field(default=1, ge=1)
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    order_id: UUID
+    user_id: UUID
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    def sns_attributes(self) -> dict[str, dict[str, str]]:
+        """Message attributes that subscriptions filter on."""
+        return {"event_type": {"DataType": "String", "StringValue": self.type}}

@@ -1,0 +1,144 @@
+"""What every HTTP function shares: the app factory, the one error shape, the
+health route and the Lambda handler (Mangum + Powertools)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from store.db import CassandraUnavailable, get_database
+from store.errors import AppError
+from store.observability import logger, metrics
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body",
+            "location": str(item.get("loc", ("body",))[0]),
+            "message": item.get("msg", "invalid"),
+            "type": item.get("type", "value_error"),
+        }
+        for item in error.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to `{"error": {code, message, details}}` with its status."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, error: AppError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.code, error.message, error.details),
+            status_code=error.status_code,
+            headers=error.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = _validation_details(error)
+        fields = ", ".join(sorted({item["field"] for item in details}))
+        return JSONResponse(error_body("validation_error", f"invalid input: {fields}", details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(error.detail)),
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(CassandraUnavailable)
+    async def _db_down(_: Request, error: CassandraUnavailable) -> JSONResponse:
+        logger.warning("cassandra unavailable", extra={"error": str(error)})
+        return JSONResponse(
+            error_body("service_unavailable", "the database is unavailable; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    cassandra: str
+
+
+def health_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", response_model=Health, responses={503: {"model": Health}})
+    def health(response: Response) -> Health:
+        try:
+            get_database().ping()
+        except CassandraUnavailable:
+            response.status_code = 503
+            return Health(status="unavailable", service=service, cassandra="down")
+        return Health(status="ok", service=service, cassandra="up")
+
+    return router
+
+
+def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None) -> FastAPI:
+    """A FastAPI app whose routes all live under `prefix` (its API Gateway path)."""
+    app = FastAPI(
+        title=f"Product Store: {service}",
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router(service), prefix=prefix)
+    for router in routers or []:
+        app.include_router(router, prefix=prefix)
+
+    @app.middleware("http")
+    async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    return app
+
+
+def lambda_handler(app: FastAPI) -> LambdaHandler:
+    """Wrap `app` for API Gateway REST proxy events."""
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return asgi(event, context)  # type: ignore[arg-type]
+
+    return handler

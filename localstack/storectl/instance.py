@@ -1,0 +1,76 @@
+"""Where one local stack keeps its state and which ports it uses.
+
+`make up` runs the "dev" instance; `make test` runs a separate "test" instance on
+other ports and in a throwaway directory, so the suite never touches the data of
+a running dev stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cache_root() -> Path:
+    """Downloads shared by every clone (the Cassandra jars): outside the work tree."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("STORE_CACHE_DIR", Path(base) / "product-store"))
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    state_dir: Path
+    emulator_port: int
+    cassandra_port: int
+    cassandra_storage_port: int
+    stack_name: str
+    # Comma-separated hosts of an external cluster; when set, no local node is run.
+    external_cassandra_hosts: str | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def cassandra_hosts(self) -> str:
+        return self.external_cassandra_hosts or "127.0.0.1"
+
+    @property
+    def cassandra_dir(self) -> Path:
+        return self.state_dir / "cassandra"
+
+    @property
+    def emulator_dir(self) -> Path:
+        return self.state_dir / "emulator"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.state_dir / "build"
+
+
+def dev_instance() -> Instance:
+    return Instance(
+        name="dev",
+        state_dir=Path(os.environ.get("STORE_STATE_DIR", PROJECT_ROOT / ".state" / "dev")),
+        emulator_port=int(os.environ.get("STORE_EMULATOR_PORT", "4566")),
+        cassandra_port=int(os.environ.get("CASSANDRA_PORT", "9042")),
+        cassandra_storage_port=int(os.environ.get("CASSANDRA_STORAGE_PORT", "7000")),
+        stack_name=os.environ.get("STORE_STACK_NAME", "product-store"),
+        external_cassandra_hosts=os.environ.get("CASSANDRA_HOSTS") or None,
+    )
+
+
+def test_instance(state_dir: Path) -> Instance:
+    return Instance(
+        name="test",
+        state_dir=state_dir,
+        emulator_port=int(os.environ.get("STORE_TEST_EMULATOR_PORT", "4599")),
+        cassandra_port=int(os.environ.get("STORE_TEST_CASSANDRA_PORT", "19042")),
+        cassandra_storage_port=int(os.environ.get("STORE_TEST_CASSANDRA_STORAGE_PORT", "17000")),
+        stack_name="product-store-test",
+        # Always a node of its own: the suite stops it to test the 503 path.
+    )
