@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,7 +68,7 @@ def start_daemon(
     it spawns (the emulator's Lambda workers) share one process group."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - commands are built by this package
+        process = subprocess.Popen(
             list(command),
             env=dict(env),
             cwd=cwd,
@@ -127,7 +128,5 @@ def stop_session(pid_file: Path, *, grace_seconds: float = 20.0) -> bool:
 
 def _signal_all(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass

@@ -12,7 +12,7 @@ from typing import Any
 
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.query import PreparedStatement
 
 from store.config import Settings, get_settings
@@ -55,9 +55,7 @@ class Database:
     def _connect(self) -> Session:
         settings = self._settings
         profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(
-                DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_dc)
-            ),
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_dc)),
             request_timeout=settings.cassandra_request_timeout,
         )
         cluster = Cluster(
@@ -66,6 +64,9 @@ class Database:
             protocol_version=5,
             connect_timeout=settings.cassandra_connect_timeout,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            # Retry a lost node soon (the default backs off to 10 minutes), so a
+            # warm function serves again shortly after Cassandra is back.
+            reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
         )
         try:
             session = cluster.connect(settings.cassandra_keyspace)

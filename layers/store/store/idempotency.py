@@ -7,8 +7,7 @@ from uuid import UUID
 from store.db import Database
 
 _CLAIM = (
-    "INSERT INTO processed_events (consumer, event_id, processed_at) "
-    "VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS"
+    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS"
 )
 _RELEASE = "DELETE FROM processed_events WHERE consumer = ? AND event_id = ?"
 

@@ -52,8 +52,7 @@ def apply_migrations(session: Session, settings: Settings) -> list[Migration]:
     )
     session.set_keyspace(keyspace)
     session.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version int PRIMARY KEY, name text, applied_at timestamp)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations ( version int PRIMARY KEY, name text, applied_at timestamp)"
     )
     applied = {row.version for row in session.execute("SELECT version FROM schema_migrations")}
     record = session.prepare(

@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make up` runs the store, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+EMULATOR_VENV := .venv-emulator
+BIN := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+.PHONY: help install up down status test test-unit lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt layers/store/requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
+	  echo "error: the project needs Python 3.11 as '$(PYTHON)'"; \
+	  echo "fix: install Python 3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt -r layers/store/requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(EMULATOR_VENV)/bin/.installed: localstack/requirements-emulator.txt
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements-emulator.txt
+	@touch $@
+
+install: $(BIN)/.installed $(EMULATOR_VENV)/bin/.installed  ## create .venv and .venv-emulator
+
+up: install  ## start everything (Cassandra, AWS emulator, deployed app) and print the URL
+	$(BIN)/storectl up
+
+down:  ## stop everything started by `make up`
+	@if [ -x $(BIN)/storectl ]; then $(BIN)/storectl down; else echo "nothing to stop (no .venv)"; fi
+
+status:  ## what runs and where
+	$(BIN)/storectl status
+
+lint: install  ## ruff, mypy and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template template.yaml --region us-east-1
+
+format: install  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test-unit: install  ## unit tests only (no servers)
+	$(BIN)/pytest tests/unit
+
+test: lint  ## the whole suite; starts and stops its own Cassandra and emulator
+	$(BIN)/pytest
+
+clean:  ## remove build output and local state of stopped stacks
+	rm -rf .aws-sam .state/*/build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,174 @@
+"""`storectl`: run the Product Store locally.
+
+storectl up                 start everything and print the API URL
+storectl down               stop everything (no process is left behind)
+storectl status             what runs, where
+storectl deploy             rebuild and redeploy after a code change
+storectl url                print only the API base URL
+storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from storectl import cassandra, deploy, emulator, stack
+from storectl.errors import StoreCtlError
+from storectl.instance import Instance, dev_instance
+from storectl.processes import read_pid
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+FUNCTIONS = {
+    "catalog": "CatalogFunctionName",
+    "cart": "CartFunctionName",
+    "orders": "OrdersFunctionName",
+    "users": "UsersFunctionName",
+    "notifications": "NotificationsFunctionName",
+    "order_workflow": "OrderWorkflowFunctionName",
+}
+
+
+def _instance() -> Instance:
+    return dev_instance()
+
+
+@app.command()
+def up() -> None:
+    """Start Cassandra and the AWS emulator, build, migrate, deploy; print the URL."""
+    instance = _instance()
+    result = stack.up(instance, report=lambda line: console.print(f"[dim]-[/dim] {line}"))
+    console.print(f"\n[bold green]The store is up[/bold green] in {result.timings['total']:.0f} s.")
+    console.print(f"  API base URL:  [bold]{result.api_url}[/bold]   (also: `storectl url`)")
+    console.print(f"  Health:        curl {result.api_url}/api/health")
+    console.print(f"  API docs:      {result.api_url}/api/docs")
+    console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
+    console.print("  Stop:          make down")
+
+
+@app.command()
+def down() -> None:
+    """Stop the emulator, its Lambda workers and the local Cassandra node."""
+    stopped = stack.down(_instance())
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status() -> None:
+    """Show what runs and where."""
+    instance = _instance()
+    if instance.external_cassandra_hosts:
+        console.print(f"cassandra  external cluster {instance.cassandra_hosts}:{instance.cassandra_port}")
+    else:
+        pid = read_pid(instance.cassandra_dir / "cassandra.pid")
+        state = f"running (pid {pid}) on 127.0.0.1:{instance.cassandra_port}" if pid else "stopped"
+        console.print(f"cassandra  {state}")
+    pid = read_pid(instance.emulator_dir / "emulator.pid")
+    up_now = emulator.is_up(instance)
+    console.print(f"emulator   {f'running (pid {pid}) on {instance.endpoint_url}' if up_now else 'stopped'}")
+    if up_now:
+        try:
+            outputs = deploy.stack_outputs(instance)
+        except StoreCtlError:
+            console.print(f"stack      {instance.stack_name} not deployed")
+        else:
+            console.print(f"stack      {instance.stack_name} at {deploy.api_url(instance, outputs)}")
+
+
+@app.command(name="deploy")
+def deploy_command() -> None:
+    """Rebuild and redeploy the template to the running emulator (updates in place)."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    cassandra.wait_ready(instance, timeout=30)
+    built = deploy.build(instance)
+    deploy.migrate(instance)
+    outputs = deploy.deploy(instance, built)
+    console.print(f"deployed: {deploy.api_url(instance, outputs)}")
+
+
+@app.command()
+def url() -> None:
+    """Print only the API base URL."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    typer.echo(deploy.api_url(instance, deploy.stack_outputs(instance)))
+
+
+def parse_since(value: str) -> int:
+    """'10m', '2h', '30s', '1d' -> epoch milliseconds that long ago."""
+    match = re.fullmatch(r"(\d+)([smhd])", value.strip())
+    if match is None:
+        raise typer.BadParameter("use a number and a unit: 30s, 10m, 2h or 1d")
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return int((time.time() - seconds) * 1000)
+
+
+@app.command()
+def logs(
+    function: Annotated[str, typer.Argument(help="one of: " + ", ".join(FUNCTIONS))],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new lines")] = False,
+    since: Annotated[str, typer.Option(help="how far back: 30s, 10m, 2h, 1d")] = "10m",
+) -> None:
+    """Print a function's logs from the emulator's CloudWatch Logs."""
+    if function not in FUNCTIONS:
+        raise typer.BadParameter(f"unknown function {function!r}; choose one of: {', '.join(FUNCTIONS)}")
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    group = f"/aws/lambda/{deploy.stack_outputs(instance)[FUNCTIONS[function]]}"
+    client = emulator.aws_client(instance, "logs")
+    start = parse_since(since)
+    seen: set[str] = set()
+    while True:
+        try:
+            events = _log_events(client, group, start)
+        except client.exceptions.ResourceNotFoundException:
+            events = []
+            if not follow:
+                console.print(f"[dim]no logs yet for {function} ({group}): call it first[/dim]")
+        for event in events:
+            if event["eventId"] in seen:
+                continue
+            seen.add(event["eventId"])
+            stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            console.print(f"[dim]{stamp}[/dim] {event['message'].rstrip()}", soft_wrap=True, markup=False)
+            start = max(start, event["timestamp"])
+        if not follow:
+            return
+        time.sleep(1)
+
+
+def _log_events(client: Any, group: str, start: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start}
+    while True:
+        page = client.filter_log_events(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    events.sort(key=lambda event: (event["timestamp"], event["eventId"]))
+    return events
+
+
+def main() -> None:
+    try:
+        app()
+    except StoreCtlError as error:
+        err.print("[bold red]error:[/bold red]", end=" ")
+        err.print(error.problem, markup=False)
+        if error.fix:
+            err.print("[bold]fix:[/bold]", end=" ")
+            err.print(error.fix, markup=False)
+        raise SystemExit(1) from None

@@ -1,0 +1,120 @@
+"""Build the template with SAM, migrate the schema, deploy the stack, read its outputs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from storectl.emulator import aws_client, aws_env
+from storectl.errors import StoreCtlError
+from storectl.instance import PROJECT_ROOT, Instance
+
+
+def _sam() -> str:
+    sam = Path(sys.executable).parent / "sam"
+    if sam.exists():
+        return str(sam)
+    found = shutil.which("sam")
+    if found is None:
+        raise StoreCtlError("the AWS SAM CLI is not installed", "run `make install` (it installs it into .venv)")
+    return found
+
+
+def _run(command: list[str], instance: Instance, what: str) -> None:
+    result = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=aws_env(instance), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise StoreCtlError(f"{what} failed:\n{(result.stdout + result.stderr)[-4000:]}")
+
+
+def build(instance: Instance) -> Path:
+    """`sam build` into the instance's build dir; unchanged parts come from the cache."""
+    build_dir = instance.build_dir / "sam"
+    _run(
+        [
+            _sam(),
+            "build",
+            "--template-file",
+            str(PROJECT_ROOT / "template.yaml"),
+            "--build-dir",
+            str(build_dir),
+            "--cached",
+            "--cache-dir",
+            str(instance.build_dir / "cache"),
+        ],
+        instance,
+        "sam build",
+    )
+    return build_dir / "template.yaml"
+
+
+def migrate(instance: Instance) -> list[str]:
+    """Apply pending schema migrations; returns the names of those that ran."""
+    from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415 - slow import
+
+    from store.config import Settings  # noqa: PLC0415
+    from store.migrations import apply_migrations  # noqa: PLC0415
+
+    settings = Settings(cassandra_hosts=instance.cassandra_hosts, cassandra_port=instance.cassandra_port)
+    cluster = Cluster(settings.cassandra_contact_points, port=settings.cassandra_port, protocol_version=5)
+    try:
+        session = cluster.connect()
+        return [f"V{m.version:03d}__{m.name}" for m in apply_migrations(session, settings)]
+    except NoHostAvailable as error:
+        raise StoreCtlError(
+            f"cannot reach Cassandra at {instance.cassandra_hosts}:{instance.cassandra_port} to migrate ({error})",
+            "start it with `storectl up`, or fix CASSANDRA_HOSTS / CASSANDRA_PORT",
+        ) from error
+    finally:
+        cluster.shutdown()
+
+
+def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] | None = None) -> dict[str, str]:
+    """Create or update the stack (a change set, so a redeploy updates in place)."""
+    overrides = {
+        "Stage": "local",
+        "CassandraHosts": instance.cassandra_hosts,
+        "CassandraPort": str(instance.cassandra_port),
+        **(parameters or {}),
+    }
+    _run(
+        [
+            _sam(),
+            "deploy",
+            "--config-file",
+            str(PROJECT_ROOT / "samconfig.toml"),
+            "--config-env",
+            "local",
+            "--template-file",
+            str(built_template),
+            "--stack-name",
+            instance.stack_name,
+            "--parameter-overrides",
+            *(f"{key}={value}" for key, value in overrides.items()),
+        ],
+        instance,
+        "sam deploy",
+    )
+    return stack_outputs(instance)
+
+
+def stack_outputs(instance: Instance) -> dict[str, str]:
+    client = aws_client(instance, "cloudformation")
+    try:
+        stack = client.describe_stacks(StackName=instance.stack_name)["Stacks"][0]
+    except (ClientError, BotoCoreError) as error:
+        raise StoreCtlError(
+            f"stack {instance.stack_name} is not deployed on {instance.endpoint_url} ({error})",
+            "run `storectl up` (or `storectl deploy` when the emulator is already up)",
+        ) from error
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def api_url(instance: Instance, outputs: dict[str, str]) -> str:
+    """The API base URL on the emulator, built from the stack outputs."""
+    return f"{instance.endpoint_url}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStageName']}"

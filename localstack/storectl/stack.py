@@ -1,0 +1,61 @@
+"""Bring a whole local stack up or down: Cassandra, the emulator, the deployed app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from storectl import cassandra, deploy, emulator
+from storectl.instance import Instance
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class UpResult:
+    outputs: dict[str, str]
+    api_url: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: Report = print) -> UpResult:
+    """Start what is not running, then build, migrate and deploy. Idempotent:
+    on a running stack it only redeploys what changed."""
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    # Both servers start in the background while SAM builds in the foreground.
+    if not instance.external_cassandra_hosts:
+        cassandra.start(instance)
+    emulator.start(instance)
+
+    mark = time.monotonic()
+    report("building functions and the store layer (sam build)")
+    built = deploy.build(instance)
+    timings["build"] = time.monotonic() - mark
+
+    timings["cassandra_ready"] = cassandra.wait_ready(instance)
+    timings["emulator_ready"] = emulator.wait_ready(instance)
+    report(f"Cassandra answers on {instance.cassandra_hosts}:{instance.cassandra_port}")
+
+    mark = time.monotonic()
+    applied = deploy.migrate(instance)
+    timings["migrate"] = time.monotonic() - mark
+    report(f"schema migrations applied: {', '.join(applied) if applied else 'none pending'}")
+
+    mark = time.monotonic()
+    report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
+    outputs = deploy.deploy(instance, built, parameters)
+    timings["deploy"] = time.monotonic() - mark
+    timings["total"] = time.monotonic() - started
+    return UpResult(outputs=outputs, api_url=deploy.api_url(instance, outputs), timings=timings)
+
+
+def down(instance: Instance) -> list[str]:
+    """Stop the emulator (with every Lambda worker) and the local Cassandra node."""
+    stopped = []
+    if emulator.stop(instance):
+        stopped.append("emulator")
+    if not instance.external_cassandra_hosts and cassandra.stop(instance):
+        stopped.append("cassandra")
+    return stopped

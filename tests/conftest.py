@@ -1,0 +1,42 @@
+"""Fixtures shared by the integration and end-to-end tests.
+
+`local_stack` brings up a test instance of the whole stack (its own Cassandra
+node and emulator, on ports of their own and in a throwaway directory), deploys
+the real template to it, and stops everything afterwards. A `make up` stack can
+keep running meanwhile: nothing here touches its ports or its data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storectl import stack
+from storectl.instance import test_instance
+from support import LocalStack
+
+# Small enough that a poison message reaches the DLQ within a minute.
+TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15"}
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    state_dir = Path(tempfile.mkdtemp(prefix="product-store-test-"))
+    instance = test_instance(state_dir)
+    try:
+        result = stack.up(instance, parameters=TEST_PARAMETERS, report=lambda line: None)
+        yield LocalStack(instance, result)
+    finally:
+        stack.down(instance)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def api(local_stack: LocalStack) -> Iterator[httpx.Client]:
+    with local_stack.http() as client:
+        yield client

@@ -1,0 +1,50 @@
+"""`storectl` against a running stack: url and logs."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from storectl.cli import app
+from support import LocalStack, eventually
+
+
+@pytest.fixture
+def cli_env(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point storectl at the test instance instead of the dev one."""
+    instance = local_stack.instance
+    monkeypatch.setenv("STORE_EMULATOR_PORT", str(instance.emulator_port))
+    monkeypatch.setenv("STORE_STACK_NAME", instance.stack_name)
+    monkeypatch.setenv("STORE_STATE_DIR", str(instance.state_dir))
+    monkeypatch.setenv("CASSANDRA_PORT", str(instance.cassandra_port))
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_url_prints_only_the_api_base_url(local_stack: LocalStack) -> None:
+    result = CliRunner().invoke(app, ["url"])
+    assert result.exit_code == 0, result.output
+    assert result.output == local_stack.api_url + "\n"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_logs_show_a_request_that_was_just_made(api: httpx.Client) -> None:
+    marker = f"/api/health-probe-{uuid.uuid4().hex}"
+    assert api.get(marker).status_code == 404
+
+    def logged() -> str | None:
+        result = CliRunner().invoke(app, ["logs", "catalog", "--since", "5m"])
+        assert result.exit_code == 0, result.output
+        return result.output if marker in result.output else None
+
+    output = eventually(logged, timeout=30, what="the request in the catalog logs")
+    assert "START RequestId" in output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_logs_rejects_an_unknown_function() -> None:
+    result = CliRunner().invoke(app, ["logs", "inventory"])
+    assert result.exit_code != 0
+    assert "unknown function" in result.output

@@ -1,0 +1,112 @@
+"""The shared HTTP plumbing: one error shape, validation details, health statuses."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from store import http
+from store.db import CassandraUnavailable
+from store.errors import Conflict
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+
+
+router = APIRouter()
+
+
+@router.post("/items", status_code=201)
+def create_item(item: Item) -> Item:
+    return item
+
+
+@router.get("/conflict")
+def conflict() -> None:
+    raise Conflict("not enough stock", details={"product_ids": ["p1"]})
+
+
+@router.get("/database")
+def database() -> None:
+    raise CassandraUnavailable("node down")
+
+
+@router.get("/boom")
+def boom() -> None:
+    raise RuntimeError("secret internals")
+
+
+client = TestClient(http.create_app("test", "/t", [router]), raise_server_exceptions=False)
+
+
+def test_validation_error_names_the_field() -> None:
+    response = client.post("/t/items", json={"name": "", "quantity": 0})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert {detail["field"] for detail in error["details"]} == {"name", "quantity"}
+    assert "name" in error["message"]
+    assert "quantity" in error["message"]
+
+
+def test_malformed_json_is_422_not_500() -> None:
+    response = client.post("/t/items", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_app_errors_keep_status_code_and_details() -> None:
+    response = client.get("/t/conflict")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": {"code": "conflict", "message": "not enough stock", "details": {"product_ids": ["p1"]}}
+    }
+
+
+def test_database_down_is_503_with_retry_after() -> None:
+    response = client.get("/t/database")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_unexpected_error_is_500_without_internals() -> None:
+    response = client.get("/t/boom")
+    assert response.status_code == 500
+    assert "secret" not in response.text
+    assert response.json()["error"]["code"] == "internal_error"
+
+
+def test_unknown_route_is_404_in_the_error_shape() -> None:
+    response = client.get("/t/nowhere")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+class _Database:
+    def __init__(self, up: bool) -> None:
+        self.up = up
+
+    def ping(self) -> None:
+        if not self.up:
+            raise CassandraUnavailable("down")
+
+
+@pytest.mark.parametrize(
+    ("up", "status", "body"),
+    [
+        (True, 200, {"status": "ok", "service": "test", "cassandra": "up"}),
+        (False, 503, {"status": "unavailable", "service": "test", "cassandra": "down"}),
+    ],
+)
+def test_health_reflects_cassandra(
+    monkeypatch: pytest.MonkeyPatch, up: bool, status: int, body: dict[str, str]
+) -> None:
+    monkeypatch.setattr(http, "get_database", lambda: _Database(up))
+    response = client.get("/t/health")
+    assert response.status_code == status
+    assert response.json() == body

@@ -1,0 +1,54 @@
+"""Stopping a server ends every process of its session, even children that left its group."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import typer
+
+from storectl.cli import parse_since
+from storectl.processes import pid_alive, port_is_free, read_pid, session_members, start_daemon, stop_session
+
+# A parent that ignores SIGTERM (as the emulator's workers were seen to outlive
+# it) and a child that moves to a process group of its own.
+_SCRIPT = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, "-c", "import os, time; os.setpgid(0, 0); time.sleep(600)"])
+time.sleep(600)
+"""
+
+
+def test_stop_session_leaves_no_process(tmp_path: Path) -> None:
+    pid_file = tmp_path / "server.pid"
+    pid = start_daemon([sys.executable, "-c", _SCRIPT], env=os.environ, log_file=tmp_path / "log", pid_file=pid_file)
+    deadline = time.monotonic() + 10
+    while len(session_members(pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    members = session_members(pid)
+    assert len(members) == 2
+    assert read_pid(pid_file) == pid
+
+    assert stop_session(pid_file, grace_seconds=0.5) is True
+    assert not any(pid_alive(member) for member in members)
+    assert not pid_file.exists()
+    assert stop_session(pid_file) is False
+
+
+def test_port_is_free_detects_a_listener() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert not port_is_free(listener.getsockname()[1])
+
+
+def test_parse_since() -> None:
+    now_ms = time.time() * 1000
+    assert abs(parse_since("10m") - (now_ms - 600_000)) < 5_000
+    with pytest.raises(typer.BadParameter):
+        parse_since("ten minutes")
