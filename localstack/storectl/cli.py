@@ -97,6 +97,14 @@ def deploy_command() -> None:
 
 
 @app.command()
+def migrate() -> None:
+    """Apply pending schema migrations to Cassandra (CASSANDRA_HOSTS / CASSANDRA_PORT)."""
+    instance = _instance()
+    applied = deploy.migrate(instance)
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@app.command()
 def url() -> None:
     """Print only the API base URL."""
     instance = _instance()
@@ -138,9 +146,11 @@ def logs(
             if not follow:
                 console.print(f"[dim]no logs yet for {function} ({group}): call it first[/dim]")
         for event in events:
-            if event["eventId"] in seen:
+            # Not every emulator sets eventId; the stream, time and text identify a line.
+            key = event.get("eventId") or f"{event.get('logStreamName')}|{event['timestamp']}|{event['message']}"
+            if key in seen:
                 continue
-            seen.add(event["eventId"])
+            seen.add(key)
             stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
             console.print(f"[dim]{stamp}[/dim] {event['message'].rstrip()}", soft_wrap=True, markup=False)
             start = max(start, event["timestamp"])
@@ -158,7 +168,7 @@ def _log_events(client: Any, group: str, start: int) -> list[dict[str, Any]]:
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    events.sort(key=lambda event: (event["timestamp"], event["eventId"]))
+    events.sort(key=lambda event: event["timestamp"])
     return events
 
 

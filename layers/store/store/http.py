@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -118,15 +119,18 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
+        duration_ms = (time.perf_counter() - started) * 1000
         logger.info(
             "request",
             extra={
                 "method": request.method,
                 "path": request.url.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(duration_ms, 2),
             },
         )
+        metrics.add_metric(name="http_requests_total", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="http_request_duration_ms", unit=MetricUnit.Milliseconds, value=duration_ms)
         return response
 
     return app
