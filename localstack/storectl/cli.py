@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from storectl import cassandra, deploy, emulator, stack
 from storectl.errors import StoreCtlError
@@ -24,8 +25,9 @@ from storectl.instance import Instance, dev_instance
 from storectl.processes import read_pid
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: never break a URL or a log line across lines, whatever the width.
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 FUNCTIONS = {
     "catalog": "CatalogFunctionName",
@@ -152,7 +154,7 @@ def logs(
                 continue
             seen.add(key)
             stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            console.print(f"[dim]{stamp}[/dim] {event['message'].rstrip()}", soft_wrap=True, markup=False)
+            console.print(Text.assemble((stamp, "dim"), " ", event["message"].rstrip()))
             start = max(start, event["timestamp"])
         if not follow:
             return
