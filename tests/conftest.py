@@ -18,10 +18,7 @@ import pytest
 
 from storectl import stack
 from storectl.instance import test_instance
-from support import LocalStack
-
-# Small enough that a poison message reaches the DLQ within a minute.
-TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15"}
+from support import TEST_PARAMETERS, LocalStack
 
 
 @pytest.fixture(scope="session")

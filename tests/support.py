@@ -14,6 +14,10 @@ from storectl.instance import Instance
 
 T = TypeVar("T")
 
+# Template parameters of the test stack. The visibility timeout is small enough
+# that a poison message reaches the DLQ within a minute.
+TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15"}
+
 
 class LocalStack:
     def __init__(self, instance: Instance, result: stack.UpResult) -> None:
