@@ -8,14 +8,20 @@ again, so a function recovers by itself once Cassandra is back.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, ResponseFuture, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
-from cassandra.query import PreparedStatement
+from cassandra.query import BatchStatement, PreparedStatement
+from opentelemetry import trace
 
 from store.config import Settings, get_settings
+from store.observability import metrics
+
+_tracer = trace.get_tracer("store.db")
 
 # Errors that mean "the database is not answering", as opposed to a bad query.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
@@ -87,11 +93,44 @@ class Database:
             self._prepared[cql] = statement
         return statement
 
-    def execute(self, cql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
+    def execute(self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = ()) -> Any:
+        """Run one statement (CQL text is prepared first) and wait for its result."""
+        return self.result(self.execute_async(statement, params))
+
+    def execute_async(
+        self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = ()
+    ) -> ResponseFuture:
+        """Start a statement; pass the future to `result`. Lets callers read many
+        partitions concurrently."""
+        if isinstance(statement, str):
+            statement = self.prepare(statement)
         try:
-            return self.session().execute(self.prepare(cql), params)
+            if isinstance(statement, BatchStatement):
+                future = self.session().execute_async(statement)
+            else:
+                future = self.session().execute_async(statement, params)
         except UNAVAILABLE_ERRORS as error:
             raise CassandraUnavailable(str(error)) from error
+        future.span = _tracer.start_span(
+            "cassandra_query",
+            attributes={"db.system": "cassandra", "db.statement": _describe(statement)},
+        )
+        future.started_at = time.perf_counter()
+        return future
+
+    def result(self, future: ResponseFuture) -> Any:
+        """Wait for a statement started by `execute_async`; records its span and duration."""
+        try:
+            return future.result()
+        except UNAVAILABLE_ERRORS as error:
+            raise CassandraUnavailable(str(error)) from error
+        finally:
+            future.span.end()
+            metrics.add_metric(
+                name="cassandra_query_duration_seconds",
+                unit=MetricUnit.Seconds,
+                value=time.perf_counter() - future.started_at,
+            )
 
     def ping(self) -> None:
         """A real round trip; raises CassandraUnavailable when it fails."""
@@ -104,6 +143,12 @@ class Database:
             self._cluster = None
             self._session = None
             self._prepared.clear()
+
+
+def _describe(statement: PreparedStatement | BatchStatement) -> str:
+    if isinstance(statement, BatchStatement):
+        return f"BATCH of {len(statement)} statements"
+    return str(statement.query_string)[:300]
 
 
 _database: Database | None = None

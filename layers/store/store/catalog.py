@@ -1,0 +1,416 @@
+"""The catalog: products, categories, listing order and stock.
+
+Listing reads one partition of a query table (`products_by_price` or
+`products_by_name`, per category or '*' for the whole catalog) in the requested
+order, then the page's products by id. Every change of name, category or price
+rewrites the query tables and the product in one logged batch, so they never
+disagree for long. Stock is changed only by compare-and-set (lightweight
+transactions) on the product row, so concurrent reservations cannot oversell.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from cassandra.query import BatchStatement, BatchType
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from store.db import Database
+from store.errors import BadRequest, Conflict, NotFound
+
+ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
+MAX_LIMIT = 100
+SortField = Literal["price", "name"]
+SortOrder = Literal["asc", "desc"]
+
+Money = Annotated[Decimal, Field(ge=Decimal("0.01"), max_digits=12, decimal_places=2)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Category = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^*]+$")
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Manufacturer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Quantity = Annotated[int, Field(ge=0, le=1_000_000_000)]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    category: Category
+    price: Money
+    quantity: Quantity = 0
+    description: Text = ""
+    manufacturer: Manufacturer = ""
+
+
+class ProductUpdate(BaseModel):
+    """Every field optional; only those sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    category: Category | None = None
+    price: Money | None = None
+    quantity: Quantity | None = None
+    description: Text | None = None
+    manufacturer: Manufacturer | None = None
+
+
+class StockChange(BaseModel):
+    """Either set the stock to a value or adjust it by a (signed) delta."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: Quantity | None = None
+    adjust: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StockChange:
+        if (self.set is None) == (self.adjust is None):
+            raise ValueError("give exactly one of 'set' or 'adjust'")
+        return self
+
+
+class ProductPublic(BaseModel):
+    id: UUID
+    name: str
+    category: str
+    price: Decimal
+    quantity: int
+    description: str
+    manufacturer: str
+
+
+class ProductPage(BaseModel):
+    items: list[ProductPublic]
+    page: int
+    limit: int
+    total: int
+    next_page_token: str | None
+
+
+class CategoryInfo(BaseModel):
+    name: str
+    product_count: int
+
+
+def name_key(name: str) -> str:
+    """The name sort key: case-insensitive, so 'apple' and 'Apple' sort together."""
+    return name.casefold()
+
+
+# ---------------------------------------------------------------- page tokens
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: its last sort key and id, and the page number."""
+
+    sort: SortField
+    order: SortOrder
+    scope: str
+    key: str
+    id: UUID
+    page: int
+
+    def encode(self) -> str:
+        raw = json.dumps(
+            {"s": self.sort, "o": self.order, "c": self.scope, "k": self.key, "i": str(self.id), "p": self.page},
+            separators=(",", ":"),
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Position:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            position = cls(
+                sort=data["s"],
+                order=data["o"],
+                scope=data["c"],
+                key=str(data["k"]),
+                id=UUID(data["i"]),
+                page=int(data["p"]),
+            )
+            if position.sort not in ("price", "name") or position.order not in ("asc", "desc") or position.page < 1:
+                raise ValueError("bad fields")
+            if position.sort == "price":
+                Decimal(position.key)
+        except (ValueError, KeyError, TypeError, binascii.Error, ArithmeticError) as error:
+            raise BadRequest("page_token is not valid: pass the next_page_token of a previous page") from error
+        return position
+
+
+# ---------------------------------------------------------------- repository
+
+_COLUMNS = "id, name, category, price, quantity, description, manufacturer"
+_SORT_TABLES: dict[SortField, tuple[str, str]] = {
+    "price": ("products_by_price", "price"),
+    "name": ("products_by_name", "name_key"),
+}
+
+
+def _to_public(row: Any) -> ProductPublic:
+    return ProductPublic(
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        price=row.price,
+        quantity=row.quantity,
+        description=row.description or "",
+        manufacturer=row.manufacturer or "",
+    )
+
+
+class ProductRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # -- reads
+
+    def get(self, product_id: UUID) -> ProductPublic | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM products WHERE id = ?", (product_id,)).one()
+        return _to_public(row) if row is not None else None
+
+    def require(self, product_id: UUID) -> ProductPublic:
+        product = self.get(product_id)
+        if product is None:
+            raise NotFound(f"product {product_id} does not exist")
+        return product
+
+    def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, ProductPublic]:
+        """Products by id, read concurrently (one partition each)."""
+        statement = self._db.prepare(f"SELECT {_COLUMNS} FROM products WHERE id = ?")
+        futures = [self._db.execute_async(statement, (product_id,)) for product_id in product_ids]
+        found = {}
+        for future in futures:
+            row = self._db.result(future).one()
+            if row is not None:
+                found[row.id] = _to_public(row)
+        return found
+
+    def categories(self) -> list[CategoryInfo]:
+        rows = self._db.execute("SELECT category, products FROM category_counts WHERE shard = ?", ("all",))
+        return [CategoryInfo(name=row.category, product_count=row.products) for row in rows if row.products > 0]
+
+    def count(self, scope: str) -> int:
+        if scope == ALL_PRODUCTS:
+            return sum(category.product_count for category in self.categories())
+        row = self._db.execute(
+            "SELECT products FROM category_counts WHERE shard = ? AND category = ?", ("all", scope)
+        ).one()
+        return max(0, row.products) if row is not None else 0
+
+    def list_page(
+        self,
+        *,
+        scope: str,
+        sort: SortField,
+        order: SortOrder,
+        limit: int,
+        page: int = 1,
+        after: Position | None = None,
+    ) -> ProductPage:
+        table, key_column = _SORT_TABLES[sort]
+        direction = "ASC" if order == "asc" else "DESC"
+        ordering = f"ORDER BY {key_column} {direction}, id {direction}"
+        if after is not None:
+            # Keyset paging: start right after the previous page's last row.
+            comparison = ">" if order == "asc" else "<"
+            key: Any = Decimal(after.key) if sort == "price" else after.key
+            rows = list(
+                self._db.execute(
+                    f"SELECT {key_column} AS key, id FROM {table} WHERE scope = ? "
+                    f"AND ({key_column}, id) {comparison} (?, ?) {ordering} LIMIT ?",
+                    (scope, key, after.id, limit + 1),
+                )
+            )
+            page = after.page + 1
+        else:
+            # Offset paging reads only the small key rows up to the page.
+            offset = (page - 1) * limit
+            rows = list(
+                self._db.execute(
+                    f"SELECT {key_column} AS key, id FROM {table} WHERE scope = ? {ordering} LIMIT ?",
+                    (scope, offset + limit + 1),
+                )
+            )[offset:]
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        products = self.get_many([row.id for row in rows])
+        items = [products[row.id] for row in rows if row.id in products]
+        next_token = None
+        if has_more and rows:
+            last = rows[-1]
+            next_token = Position(sort, order, scope, str(last.key), last.id, page).encode()
+        return ProductPage(items=items, page=page, limit=limit, total=self.count(scope), next_page_token=next_token)
+
+    # -- writes
+
+    def create_many(self, products: Iterable[ProductCreate]) -> list[ProductPublic]:
+        """Insert products; each with its query-table rows in one logged batch."""
+        created = []
+        futures = []
+        now = datetime.now(UTC)
+        deltas: dict[str, int] = {}
+        for product in products:
+            product_id = uuid.uuid4()
+            batch = self._batch()
+            batch.add(
+                self._db.prepare(
+                    "INSERT INTO products (id, name, category, price, quantity, description, manufacturer, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    product_id,
+                    product.name,
+                    product.category,
+                    product.price,
+                    product.quantity,
+                    product.description,
+                    product.manufacturer,
+                    now,
+                    now,
+                ),
+            )
+            self._add_listing_rows(batch, product_id, product.category, product.price, product.name)
+            futures.append(self._db.execute_async(batch))
+            deltas[product.category] = deltas.get(product.category, 0) + 1
+            created.append(ProductPublic(id=product_id, **product.model_dump()))
+        for future in futures:
+            self._db.result(future)
+        self._adjust_counts(deltas)
+        return created
+
+    def update(self, product_id: UUID, change: ProductUpdate) -> ProductPublic:
+        current = self.require(product_id)
+        fields = change.model_dump(exclude_unset=True, exclude={"quantity"})
+        merged = current.model_copy(update={key: value for key, value in fields.items() if value is not None})
+        batch = self._batch()
+        batch.add(
+            self._db.prepare(
+                "UPDATE products SET name = ?, category = ?, price = ?, description = ?, manufacturer = ?, "
+                "updated_at = ? WHERE id = ?"
+            ),
+            (
+                merged.name,
+                merged.category,
+                merged.price,
+                merged.description,
+                merged.manufacturer,
+                datetime.now(UTC),
+                product_id,
+            ),
+        )
+        if (merged.category, merged.price, merged.name) != (current.category, current.price, current.name):
+            self._remove_listing_rows(batch, product_id, current.category, current.price, current.name)
+            self._add_listing_rows(batch, product_id, merged.category, merged.price, merged.name)
+        self._db.execute(batch)
+        if merged.category != current.category:
+            self._adjust_counts({current.category: -1, merged.category: 1})
+        if change.quantity is not None:
+            quantity = self.change_stock(product_id, StockChange(set=change.quantity))
+            merged = merged.model_copy(update={"quantity": quantity})
+        return merged
+
+    def delete(self, product_id: UUID) -> None:
+        current = self.require(product_id)
+        batch = self._batch()
+        batch.add(self._db.prepare("DELETE FROM products WHERE id = ?"), (product_id,))
+        self._remove_listing_rows(batch, product_id, current.category, current.price, current.name)
+        self._db.execute(batch)
+        self._adjust_counts({current.category: -1})
+
+    # -- stock, by compare-and-set
+
+    def change_stock(self, product_id: UUID, change: StockChange, *, attempts: int = 20) -> int:
+        """Set or adjust the stock; returns the new quantity. 409 when an
+        adjustment would make it negative."""
+        current = self._quantity(product_id)
+        for _ in range(attempts):
+            target = change.set if change.set is not None else current + (change.adjust or 0)
+            if target < 0:
+                raise Conflict(
+                    f"stock of product {product_id} is {current}; cannot adjust by {change.adjust}",
+                    details={"product_id": str(product_id), "quantity": current},
+                )
+            applied, current = self._compare_and_set(product_id, current, target)
+            if applied:
+                return target
+        raise Conflict(f"stock of product {product_id} is changing too often; retry")
+
+    def reserve(self, product_id: UUID, units: int, *, attempts: int = 50) -> bool:
+        """Take `units` from stock if that many are there. False when not enough."""
+        current = self._quantity(product_id)
+        for _ in range(attempts):
+            if current < units:
+                return False
+            applied, current = self._compare_and_set(product_id, current, current - units)
+            if applied:
+                return True
+        raise Conflict(f"stock of product {product_id} is changing too often; retry")
+
+    def release(self, product_id: UUID, units: int) -> int:
+        """Give reserved units back (a cancelled order, a failed checkout)."""
+        return self.change_stock(product_id, StockChange(adjust=units))
+
+    def _quantity(self, product_id: UUID) -> int:
+        # A plain read may be stale; the compare-and-set below catches that.
+        row = self._db.execute("SELECT quantity FROM products WHERE id = ?", (product_id,)).one()
+        if row is None:
+            raise NotFound(f"product {product_id} does not exist")
+        return int(row.quantity)
+
+    def _compare_and_set(self, product_id: UUID, expected: int, target: int) -> tuple[bool, int]:
+        """One lightweight transaction; returns (applied, quantity now)."""
+        result = self._db.execute(
+            "UPDATE products SET quantity = ? WHERE id = ? IF quantity = ?", (target, product_id, expected)
+        )
+        if result.was_applied:
+            return True, target
+        row = result.one()
+        if getattr(row, "quantity", None) is None:
+            raise NotFound(f"product {product_id} does not exist")
+        return False, int(row.quantity)
+
+    # -- helpers
+
+    def _batch(self) -> BatchStatement:
+        return BatchStatement(batch_type=BatchType.LOGGED)
+
+    def _add_listing_rows(
+        self, batch: BatchStatement, product_id: UUID, category: str, price: Decimal, name: str
+    ) -> None:
+        by_price = self._db.prepare("INSERT INTO products_by_price (scope, price, id) VALUES (?, ?, ?)")
+        by_name = self._db.prepare("INSERT INTO products_by_name (scope, name_key, id) VALUES (?, ?, ?)")
+        for scope in (category, ALL_PRODUCTS):
+            batch.add(by_price, (scope, price, product_id))
+            batch.add(by_name, (scope, name_key(name), product_id))
+
+    def _remove_listing_rows(
+        self, batch: BatchStatement, product_id: UUID, category: str, price: Decimal, name: str
+    ) -> None:
+        by_price = self._db.prepare("DELETE FROM products_by_price WHERE scope = ? AND price = ? AND id = ?")
+        by_name = self._db.prepare("DELETE FROM products_by_name WHERE scope = ? AND name_key = ? AND id = ?")
+        for scope in (category, ALL_PRODUCTS):
+            batch.add(by_price, (scope, price, product_id))
+            batch.add(by_name, (scope, name_key(name), product_id))
+
+    def _adjust_counts(self, deltas: dict[str, int]) -> None:
+        # Counters cannot join a logged batch with other writes; they follow it.
+        for category, delta in deltas.items():
+            if delta:
+                self._db.execute(
+                    "UPDATE category_counts SET products = products + ? WHERE shard = ? AND category = ?",
+                    (delta, "all", category),
+                )
