@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from store.db import Database
 from store.errors import BadRequest, Conflict, NotFound
@@ -32,7 +32,12 @@ MAX_LIMIT = 100
 SortField = Literal["price", "name"]
 SortOrder = Literal["asc", "desc"]
 
-Money = Annotated[Decimal, Field(ge=Decimal("0.01"), max_digits=12, decimal_places=2)]
+# Two decimals always, so "19.9" is stored and shown as "19.90" (never a float).
+Money = Annotated[
+    Decimal,
+    Field(ge=Decimal("0.01"), max_digits=12, decimal_places=2),
+    AfterValidator(lambda value: value.quantize(Decimal("0.01"))),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^*]+$")
