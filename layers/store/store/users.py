@@ -226,7 +226,7 @@ def _count(name: str, **dimensions: str) -> None:
             metric.add_dimension(name=key, value=value)
 
 
-def register(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
+def create_user(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
     """Create a user; 409 when the name is taken (decided by Cassandra, atomically)."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what Cassandra keeps
@@ -248,8 +248,14 @@ def register(repository: UserRepository, data: UserCreate, role: Role = "user") 
     except Exception:
         repository.release_username(user.username, user.id)
         raise
-    logger.info("user registered", extra={"user_id": str(user.id), "username": user.username, "role": role})
-    _count("users_registered_total", role=role)
+    return user
+
+
+def register(repository: UserRepository, data: UserCreate) -> User:
+    """Self-service sign-up: always the `user` role."""
+    user = create_user(repository, data)
+    logger.info("user registered", extra={"user_id": str(user.id), "username": user.username})
+    _count("users_registered_total")
     return user
 
 
@@ -259,7 +265,7 @@ def ensure_user(repository: UserRepository, username: str, password: str, role: 
     if repository.get_by_username(username) is not None:
         return False
     try:
-        register(repository, UserCreate(username=username, password=password), role=role)
+        create_user(repository, UserCreate(username=username, password=password), role=role)
     except Conflict:
         return False  # created concurrently: also fine
     return True
