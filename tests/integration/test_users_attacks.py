@@ -253,3 +253,18 @@ def test_user_token_on_admin_routes_is_403(api: httpx.Client, method: str, path:
 def test_admin_routes_without_a_token_are_401(api: httpx.Client, method: str, path: str) -> None:
     response = api.request(method, path.format(id=uuid.uuid4()))
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/user-api/users?limit=0", "limit"),
+        ("/user-api/users?limit=101", "limit"),
+        ("/user-api/users?cursor=not-a-uuid", "cursor"),
+        ("/user-api/users/not-a-uuid", "user_id"),
+    ],
+)
+def test_bad_admin_parameters_are_422(api: httpx.Client, admin_token: str, path: str, field: str) -> None:
+    response = api.get(path, headers=bearer(admin_token))
+    assert response.status_code == 422, response.text
+    assert any(detail["field"].endswith(field) for detail in response.json()["error"]["details"])
