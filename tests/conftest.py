@@ -18,7 +18,7 @@ import pytest
 
 from storectl import stack
 from storectl.instance import test_instance
-from support import TEST_PARAMETERS, LocalStack
+from support import TEST_PARAMETERS, LocalStack, token_for
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +37,19 @@ def local_stack() -> Iterator[LocalStack]:
 def api(local_stack: LocalStack) -> Iterator[httpx.Client]:
     with local_stack.http() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def admin_token(api: httpx.Client) -> str:
+    """A token of the demo admin that the local stack creates."""
+    return token_for(api, "swagger_admin", "admin123")
+
+
+@pytest.fixture(scope="session")
+def jwt_secret(local_stack: LocalStack) -> str:
+    """The stack's real signing key, read from the emulator's Secrets Manager, to
+    forge tokens that are correctly signed but wrong in some other way."""
+    secret: str = local_stack.client("secretsmanager").get_secret_value(SecretId=local_stack.outputs["JwtSecretArn"])[
+        "SecretString"
+    ]
+    return secret

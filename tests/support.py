@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,3 +45,48 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, interval
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or probe.__name__}")
         time.sleep(interval)
+
+
+def unique_username(prefix: str = "u") -> str:
+    """A fresh, valid username, so tests never depend on each other's users."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def fake_ip() -> str:
+    """A source IP of a test's own. The emulator's API Gateway takes `sourceIp` from
+    X-Forwarded-For (real API Gateway uses the TCP peer), so each test that fails
+    logins gets its own per-IP throttle bucket."""
+    return f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def register(api: httpx.Client, username: str | None = None, password: str = "a-good-password", **extra: Any) -> Any:
+    response = api.post(
+        "/user-api/register", json={"username": username or unique_username(), "password": password, **extra}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def login(api: httpx.Client, username: str, password: str, ip: str | None = None) -> httpx.Response:
+    return api.post(
+        "/user-api/login",
+        json={"username": username, "password": password},
+        headers={"X-Forwarded-For": ip or fake_ip()},
+    )
+
+
+def token_for(api: httpx.Client, username: str, password: str) -> str:
+    response = login(api, username, password)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def new_user(api: httpx.Client, password: str = "a-good-password") -> tuple[dict[str, Any], str]:
+    """A freshly registered user and a token of theirs."""
+    user = register(api, password=password)
+    return user, token_for(api, user["username"], password)

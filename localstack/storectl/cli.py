@@ -51,7 +51,10 @@ def up() -> None:
     console.print(f"\n[bold green]The store is up[/bold green] in {result.timings['total']:.0f} s.")
     console.print(f"  API base URL:  [bold]{result.api_url}[/bold]   (also: `storectl url`)")
     console.print(f"  Health:        curl {result.api_url}/api/health")
-    console.print(f"  API docs:      {result.api_url}/api/docs")
+    console.print(f"  API docs:      {result.api_url}/api/docs   (users: {result.api_url}/user-api/docs)")
+    console.print("  Demo accounts (local only; log in at POST /user-api/login):")
+    for username, password, role in deploy.DEMO_ACCOUNTS:
+        console.print(f"                 {username} / {password}   ({role})", markup=False)
     console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
     console.print("  Stop:          make down")
 
@@ -94,16 +97,21 @@ def deploy_command() -> None:
     cassandra.wait_ready(instance, timeout=30)
     built = deploy.build(instance)
     deploy.migrate(instance)
+    deploy.seed_accounts(instance, demo=True)
     outputs = deploy.deploy(instance, built)
     console.print(f"deployed: {deploy.api_url(instance, outputs)}")
 
 
 @app.command()
 def migrate() -> None:
-    """Apply pending schema migrations to Cassandra (CASSANDRA_HOSTS / CASSANDRA_PORT)."""
+    """Apply pending schema migrations to Cassandra (CASSANDRA_HOSTS / CASSANDRA_PORT), and create
+    the bootstrap admin when BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD are set."""
     instance = _instance()
     applied = deploy.migrate(instance)
     console.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    created = deploy.seed_accounts(instance, demo=False)
+    if created:
+        console.print(f"bootstrap admin created: {', '.join(created)}")
 
 
 @app.command()

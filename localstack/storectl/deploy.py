@@ -6,12 +6,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from storectl.emulator import aws_client, aws_env
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
+
+if TYPE_CHECKING:
+    from store.security import Role
 
 
 def _sam() -> str:
@@ -72,6 +76,42 @@ def migrate(instance: Instance) -> list[str]:
         ) from error
     finally:
         cluster.shutdown()
+
+
+# The seeds' demo accounts, for Swagger UI and curl. Local stacks only.
+DEMO_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
+    ("swagger_user", "password123", "user"),
+    ("swagger_admin", "admin123", "admin"),
+)
+
+
+def seed_accounts(instance: Instance, *, demo: bool) -> list[str]:
+    """Create the bootstrap admin (BOOTSTRAP_ADMIN_USERNAME/_PASSWORD, if set) and,
+    with `demo`, the demo accounts; existing accounts are left alone. Returns the
+    names created now. Goes straight to Cassandra through the store package."""
+    from store.config import Settings  # noqa: PLC0415 - slow import
+    from store.db import CassandraUnavailable, Database  # noqa: PLC0415
+    from store.users import UserRepository, bootstrap_admin, ensure_user  # noqa: PLC0415
+
+    settings = Settings(cassandra_hosts=instance.cassandra_hosts, cassandra_port=instance.cassandra_port)
+    database = Database(settings)
+    users = UserRepository(database)
+    created = []
+    try:
+        if bootstrap_admin(users, settings) and settings.bootstrap_admin_username:
+            created.append(settings.bootstrap_admin_username)
+        for username, password, role in DEMO_ACCOUNTS if demo else ():
+            if ensure_user(users, username, password, role):
+                created.append(username)
+    except CassandraUnavailable as error:
+        raise StoreCtlError(
+            f"cannot reach Cassandra at {instance.cassandra_hosts}:{instance.cassandra_port} to create accounts "
+            f"({error})",
+            "start it with `storectl up`, or fix CASSANDRA_HOSTS / CASSANDRA_PORT",
+        ) from error
+    finally:
+        database.close()
+    return created
 
 
 def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] | None = None) -> dict[str, str]:

@@ -46,6 +46,12 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     timings["migrate"] = time.monotonic() - mark
     report(f"schema migrations applied: {', '.join(applied) if applied else 'none pending'}")
 
+    # storectl deploys only local stacks, so the demo accounts always belong here.
+    mark = time.monotonic()
+    created = deploy.seed_accounts(instance, demo=True)
+    timings["accounts"] = time.monotonic() - mark
+    report(f"accounts created: {', '.join(created) if created else 'none (they exist)'}")
+
     mark = time.monotonic()
     report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
     outputs = deploy.deploy(instance, built, parameters)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from store import http
+from store.config import get_settings
 from store.db import CassandraUnavailable
 from store.errors import Conflict
 
@@ -110,3 +113,27 @@ def test_health_reflects_cassandra(
     response = client.get("/t/health")
     assert response.status_code == status
     assert response.json() == body
+
+
+def test_body_over_the_limit_is_413_by_content_length() -> None:
+    limit = get_settings().max_body_bytes
+    response = client.post("/t/items", content=b"x" * (limit + 1), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_body_over_the_limit_is_413_without_content_length() -> None:
+    limit = get_settings().max_body_bytes
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(limit // 1024 + 2):
+            yield b"x" * 1024
+
+    response = client.post("/t/items", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_body_within_the_limit_reaches_the_route() -> None:
+    response = client.post("/t/items", json={"name": "pen", "quantity": 2})
+    assert response.status_code == 201
+    assert response.json() == {"name": "pen", "quantity": 2}

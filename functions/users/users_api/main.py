@@ -1,6 +1,7 @@
 """The `users` function: FastAPI routes under `/user-api`, served through API Gateway."""
 
 from store.http import create_app, lambda_handler
+from users_api.routes import admin, auth, me
 
-app = create_app(service="users", prefix="/user-api")
+app = create_app(service="users", prefix="/user-api", routers=[auth.router, me.router, admin.router])
 handler = lambda_handler(app)

@@ -6,10 +6,20 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+# The signing key used when none is configured, in local mode only. Anything
+# that looks like it (or like a template default) is refused outside local mode.
+LOCAL_JWT_SECRET = "local-only-insecure-jwt-secret-do-not-deploy"  # noqa: S105 - a known placeholder, by design
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", LOCAL_JWT_SECRET}
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The configuration cannot run this stage; the function must not start."""
 
 
 class Settings(BaseSettings):
@@ -25,6 +35,24 @@ class Settings(BaseSettings):
     cassandra_connect_timeout: float = Field(default=2.0, gt=0)
     cassandra_request_timeout: float = Field(default=5.0, gt=0)
 
+    # Tokens. The secret comes from Secrets Manager through the template.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = Field(default="product-store", min_length=1)
+    jwt_audience: str = Field(default="product-store-api", min_length=1)
+    jwt_lifetime_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Requests. API Gateway caps bodies at 10 MB; the functions need far less.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Failed-login throttling: this many failures within the window -> 429.
+    login_max_failures_per_username: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=300, ge=1)
+
+    # The initial admin, created at deploy (storectl migrate) when both are set.
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+
     @field_validator("cassandra_keyspace")
     @classmethod
     def _keyspace_is_identifier(cls, value: str) -> str:
@@ -32,6 +60,22 @@ class Settings(BaseSettings):
         if not _IDENTIFIER.match(value):
             raise ValueError("must be a lower-case CQL identifier (letters, digits, _)")
         return value
+
+    @model_validator(mode="after")
+    def _real_secret_outside_local(self) -> Settings:
+        if self.store_stage != "local":
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if secret.strip().lower() in _PLACEHOLDER_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
+                raise SettingsError(
+                    f"JWT_SECRET is missing, a placeholder or shorter than {MIN_JWT_SECRET_LENGTH} characters; "
+                    f"stage {self.store_stage!r} needs a real signing secret (Secrets Manager in the template)"
+                )
+        return self
+
+    @property
+    def jwt_signing_key(self) -> str:
+        # Only local mode can get here without a configured secret (see above).
+        return self.jwt_secret.get_secret_value() if self.jwt_secret else LOCAL_JWT_SECRET
 
     @property
     def cassandra_contact_points(self) -> list[str]:

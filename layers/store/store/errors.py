@@ -46,6 +46,11 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(AppError):
     status_code = 429
     code = "too_many_requests"

@@ -14,9 +14,11 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics
@@ -102,8 +104,73 @@ def health_router(service: str) -> APIRouter:
     return router
 
 
+class BodySizeLimit:
+    """413 for a request body over `max_bytes`: at once when Content-Length says
+    so, otherwise while reading it (a chunked body has no length up front)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            error_body("payload_too_large", f"the request body is larger than {self.max_bytes} bytes"),
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out already-read messages, then the real ones."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def startup_settings() -> Settings:
+    """The settings, or a clear log line and no start: a function must not serve
+    with, for example, a placeholder signing secret outside local mode."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        # Only the messages: the inputs could include the (bad) secret itself.
+        problems = "; ".join(str(item["msg"]) for item in error.errors(include_input=False, include_url=False))
+        logger.critical(f"refusing to start: invalid configuration: {problems}")
+        raise RuntimeError(f"refusing to start: invalid configuration: {problems}") from None
+
+
 def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None) -> FastAPI:
     """A FastAPI app whose routes all live under `prefix` (its API Gateway path)."""
+    settings = startup_settings()
     app = FastAPI(
         title=f"Product Store: {service}",
         openapi_url=f"{prefix}/openapi.json",
@@ -114,6 +181,8 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     app.include_router(health_router(service), prefix=prefix)
     for router in routers or []:
         app.include_router(router, prefix=prefix)
+    # Added before the logging middleware, which so stays outermost and logs the 413s too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -1,0 +1,1 @@
+"""The users routes: sign-up and tokens, one's own profile, admin user management."""

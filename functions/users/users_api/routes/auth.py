@@ -1,0 +1,96 @@
+"""Register, log in (OAuth2 password form or JSON), log out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from store.auth import CurrentUser, RevokedTokens
+from store.errors import UnsupportedMediaType
+from store.security import issue_token
+from store.users import AccessToken, LoginRequest, UserCreate, UserPublic, authenticate, register
+from users_api.dependencies import DatabaseDep, SettingsDep, Throttle, Users
+
+router = APIRouter(tags=["auth"])
+
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+
+# Both bodies are documented; Swagger UI's Authorize button sends the form.
+_LOGIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            _FORM: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string", "format": "password"},
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                    },
+                    "required": ["username", "password"],
+                }
+            },
+            _JSON: {"schema": LoginRequest.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/register", status_code=201, response_model=UserPublic)
+def register_user(data: UserCreate, users: Users) -> UserPublic:
+    return register(users, data).public()
+
+
+def _invalid(errors: Sequence[Mapping[str, Any]]) -> RequestValidationError:
+    return RequestValidationError([{**error, "loc": ("body", *error.get("loc", ()))} for error in errors])
+
+
+async def login_credentials(request: Request) -> LoginRequest:
+    """The credentials from an OAuth2 password form or a JSON body (chosen by Content-Type)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+        if media_type == _FORM:
+            # Only the two fields we need; grant_type, scope and client_id are ignored.
+            form = parse_qs(text, keep_blank_values=True, max_num_fields=10)
+            data: Any = {key: form[key][0] for key in ("username", "password") if key in form}
+        elif media_type == _JSON:
+            data = json.loads(text)
+        else:
+            raise UnsupportedMediaType(f"send the credentials as {_FORM} or {_JSON}")
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+        raise _invalid([{"loc": (), "msg": f"malformed body: {error}", "type": "value_error"}]) from error
+    try:
+        return LoginRequest.model_validate(data)
+    except ValidationError as error:
+        raise _invalid(error.errors(include_url=False, include_input=False)) from error
+
+
+@router.post("/login", response_model=AccessToken, openapi_extra=_LOGIN_BODY)
+def login(
+    credentials: Annotated[LoginRequest, Depends(login_credentials)],
+    request: Request,
+    users: Users,
+    throttle: Throttle,
+    settings: SettingsDep,
+) -> AccessToken:
+    # API Gateway's sourceIp (Mangum puts it in the ASGI scope); never a client header.
+    source_ip = request.client.host if request.client else "unknown"
+    user = authenticate(users, throttle, credentials.username, credentials.password, source_ip)
+    issued = issue_token(settings, user.id, user.role)
+    return AccessToken(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.post("/logout", status_code=204)
+def logout(principal: CurrentUser, database: DatabaseDep) -> None:
+    """Revoke the presented token (until it would expire anyway)."""
+    RevokedTokens(database).revoke(principal.token)

@@ -1,0 +1,22 @@
+"""One's own account: read it, change profile fields or the password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from store.auth import CurrentUser
+from store.users import ProfileUpdate, UserPublic, update_profile
+from users_api.dependencies import Users
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+@router.get("", response_model=UserPublic)
+def read_me(principal: CurrentUser) -> UserPublic:
+    return principal.user.public()
+
+
+@router.put("", response_model=UserPublic)
+def update_me(data: ProfileUpdate, principal: CurrentUser, users: Users) -> UserPublic:
+    """Only the fields sent change; a new `password` needs `current_password`."""
+    return update_profile(users, principal.user, data).public()

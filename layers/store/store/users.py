@@ -1,0 +1,361 @@
+"""Users: the API models, the Cassandra repository and the use cases.
+
+The request models (`UserCreate`, `ProfileUpdate`, `AdminUserUpdate`) and the
+response model (`UserPublic`) are separate classes, and only the internal `User`
+record carries the password hash, so no route can return it by accident.
+Roles are never taken from a request except from an admin (`AdminUserUpdate`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from store.config import Settings
+from store.db import Database
+from store.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from store.observability import logger, metrics
+from store.security import Role, hash_password, verify_password
+from store.throttle import LoginThrottle
+
+Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+FullName = Annotated[str, Field(min_length=1, max_length=100)]
+Phone = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^\+?[0-9][0-9 ()-]*$")]
+
+# One message for an unknown user and a wrong password: no username probing.
+BAD_CREDENTIALS = "invalid username or password"
+
+
+class _Request(BaseModel):
+    # Unknown fields are an error: `{"role": "admin"}` on register is a 422, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserCreate(_Request):
+    username: Username
+    password: Password
+    email: Email | None = None
+    full_name: FullName | None = None
+    phone: Phone | None = None
+
+
+class LoginRequest(_Request):
+    # Lenient on format (any mismatch is the same 401), bounded in size.
+    username: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class ProfileUpdate(_Request):
+    """PUT /me: only the fields sent are changed; null clears an optional one."""
+
+    full_name: FullName | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    password: Password | None = None
+    current_password: str | None = Field(default=None, max_length=128, validate_default=True)
+
+    @field_validator("current_password")
+    @classmethod
+    def _required_for_a_new_password(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("password") is not None and not value:
+            raise ValueError("the current password is required to set a new one")
+        return value
+
+
+class AdminUserUpdate(_Request):
+    full_name: FullName | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    role: Role | None = None
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    username: str
+    email: str | None
+    full_name: str | None
+    phone: str | None
+    role: Role
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: uuid.UUID | None = Field(description="pass as `cursor` for the next page; null on the last one")
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="seconds until the token expires")
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    username: str
+    email: str | None
+    full_name: str | None
+    phone: str | None
+    role: Role
+    password_hash: str
+    created_at: datetime
+
+    def public(self) -> UserPublic:
+        return UserPublic(
+            id=self.id,
+            username=self.username,
+            email=self.email,
+            full_name=self.full_name,
+            phone=self.phone,
+            role=self.role,
+            created_at=self.created_at,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        created_at: datetime = row.created_at
+        return cls(
+            id=row.id,
+            username=row.username,
+            email=row.email,
+            full_name=row.full_name,
+            phone=row.phone,
+            role=row.role,
+            password_hash=row.password_hash,
+            created_at=created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at,
+        )
+
+
+def username_key(username: str) -> str:
+    """Usernames are unique regardless of case: `Alice` and `alice` are one name."""
+    return username.lower()
+
+
+_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at"
+# Columns an update may set; names are spliced into CQL, so only from this list.
+_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash")
+
+
+class UserRepository:
+    """Every write to `users` and `usernames` is a lightweight transaction, so
+    writes to one user are serialised and a deleted user is never re-created by
+    a concurrent update."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def claim_username(self, username: str, user_id: uuid.UUID) -> bool:
+        result = self._db.execute(
+            "INSERT INTO usernames (username, user_id) VALUES (?, ?) IF NOT EXISTS", (username_key(username), user_id)
+        )
+        return bool(result.was_applied)
+
+    def release_username(self, username: str, user_id: uuid.UUID) -> None:
+        """Free the name, but only if it still belongs to `user_id`."""
+        self._db.execute("DELETE FROM usernames WHERE username = ? IF user_id = ?", (username_key(username), user_id))
+
+    def insert(self, user: User) -> None:
+        self._db.execute(
+            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+            (
+                user.id,
+                user.username,
+                user.email,
+                user.full_name,
+                user.phone,
+                user.role,
+                user.password_hash,
+                user.created_at,
+                user.created_at,
+            ),
+        )
+
+    def get(self, user_id: uuid.UUID) -> User | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)).one()
+        return User.from_row(row) if row is not None else None
+
+    def get_by_username(self, username: str) -> User | None:
+        row = self._db.execute("SELECT user_id FROM usernames WHERE username = ?", (username_key(username),)).one()
+        return self.get(row.user_id) if row is not None else None
+
+    def update(self, user_id: uuid.UUID, changes: dict[str, Any]) -> bool:
+        """Set the given columns; False when the user does not exist."""
+        columns = sorted(changes)
+        if not set(columns) <= set(_UPDATABLE):
+            raise ValueError(f"not updatable: {set(columns) - set(_UPDATABLE)}")
+        assignments = ", ".join(f"{column} = ?" for column in [*columns, "updated_at"])
+        result = self._db.execute(
+            f"UPDATE users SET {assignments} WHERE id = ? IF EXISTS",
+            (*(changes[column] for column in columns), datetime.now(UTC), user_id),
+        )
+        return bool(result.was_applied)
+
+    def delete(self, user: User) -> bool:
+        result = self._db.execute("DELETE FROM users WHERE id = ? IF EXISTS", (user.id,))
+        if result.was_applied:
+            self.release_username(user.username, user.id)
+        return bool(result.was_applied)
+
+    def page(self, after: uuid.UUID | None, limit: int) -> list[User]:
+        """Users in token order, `limit` at a time, starting after the id `after`."""
+        if after is None:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM users LIMIT ?", (limit,))
+        else:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM users WHERE token(id) > token(?) LIMIT ?", (after, limit))
+        return [User.from_row(row) for row in rows]
+
+
+def _count(name: str, **dimensions: str) -> None:
+    # A metric of its own, so that its dimensions do not apply to the request metrics.
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)
+
+
+def create_user(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
+    """Create a user; 409 when the name is taken (decided by Cassandra, atomically)."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what Cassandra keeps
+    user = User(
+        id=uuid.uuid4(),
+        username=data.username,
+        email=data.email,
+        full_name=data.full_name,
+        phone=data.phone,
+        role=role,
+        # Hashed before claiming the name, so the claim-to-insert window stays short.
+        password_hash=hash_password(data.password),
+        created_at=now,
+    )
+    if not repository.claim_username(user.username, user.id):
+        raise Conflict("this username is already taken", details=[{"field": "username"}])
+    try:
+        repository.insert(user)
+    except Exception:
+        repository.release_username(user.username, user.id)
+        raise
+    return user
+
+
+def register(repository: UserRepository, data: UserCreate) -> User:
+    """Self-service sign-up: always the `user` role."""
+    user = create_user(repository, data)
+    logger.info("user registered", extra={"user_id": str(user.id), "username": user.username})
+    _count("users_registered_total")
+    return user
+
+
+def ensure_user(repository: UserRepository, username: str, password: str, role: Role) -> bool:
+    """Create the account unless the name exists (bootstrap admin, demo accounts).
+    An existing account is left as it is. True when it was created."""
+    if repository.get_by_username(username) is not None:
+        return False
+    try:
+        create_user(repository, UserCreate(username=username, password=password), role=role)
+    except Conflict:
+        return False  # created concurrently: also fine
+    return True
+
+
+def authenticate(
+    repository: UserRepository, throttle: LoginThrottle, username: str, password: str, source_ip: str
+) -> User:
+    """The user for these credentials; 401 (one message for every reason) or 429."""
+    try:
+        throttle.check(username_key(username), source_ip)
+    except TooManyRequests:
+        _count("login_attempts_total", outcome="throttled")
+        logger.warning("login throttled", extra={"username": username, "source_ip": source_ip})
+        raise
+    user = repository.get_by_username(username)
+    # Verified even for an unknown user (against a dummy hash): same time, same answer.
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        throttle.record_failure(username_key(username), source_ip)
+        _count("login_attempts_total", outcome="failure")
+        logger.info("login failed", extra={"username": username, "source_ip": source_ip})
+        raise Unauthorized(BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
+    throttle.clear_username(username_key(username))
+    _count("login_attempts_total", outcome="success")
+    logger.info("login succeeded", extra={"user_id": str(user.id)})
+    return user
+
+
+def update_profile(repository: UserRepository, user: User, data: ProfileUpdate) -> User:
+    changes: dict[str, Any] = {
+        field: getattr(data, field) for field in data.model_fields_set & {"full_name", "email", "phone"}
+    }
+    if data.password is not None:
+        if not verify_password(user.password_hash, data.current_password or ""):
+            raise BadRequest("the current password is wrong", details=[{"field": "current_password"}])
+        changes["password_hash"] = hash_password(data.password)
+    return _apply(repository, user, changes)
+
+
+def admin_update(repository: UserRepository, admin: User, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
+    user = get_user(repository, user_id)
+    changes: dict[str, Any] = {field: getattr(data, field) for field in data.model_fields_set}
+    if "role" in changes:
+        if changes["role"] is None:
+            raise BadRequest("role cannot be null", details=[{"field": "role"}])
+        if user.id == admin.id and changes["role"] != admin.role:
+            # Otherwise the last admin could lock everybody out of the admin routes.
+            raise Conflict("an admin cannot change their own role", details=[{"field": "role"}])
+    updated = _apply(repository, user, changes)
+    if updated.role != user.role:
+        logger.info("role changed", extra={"user_id": str(user.id), "role": updated.role, "by_admin": str(admin.id)})
+    return updated
+
+
+def _apply(repository: UserRepository, user: User, changes: dict[str, Any]) -> User:
+    if changes and not repository.update(user.id, changes):
+        raise NotFound("user not found")
+    return replace(user, **changes)
+
+
+def get_user(repository: UserRepository, user_id: uuid.UUID) -> User:
+    user = repository.get(user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID) -> None:
+    user = get_user(repository, user_id)
+    if user.id == admin.id:
+        raise Conflict("an admin cannot delete themself")
+    if not repository.delete(user):
+        raise NotFound("user not found")
+    logger.info("user deleted", extra={"user_id": str(user.id), "by_admin": str(admin.id)})
+
+
+def list_users(repository: UserRepository, cursor: uuid.UUID | None, limit: int) -> UserPage:
+    # One extra row tells whether there is a next page.
+    users = repository.page(cursor, limit + 1)
+    items = [user.public() for user in users[:limit]]
+    return UserPage(items=items, next_cursor=items[-1].id if len(users) > limit else None)
+
+
+def bootstrap_admin(repository: UserRepository, settings: Settings) -> bool:
+    """The initial admin from configuration (BOOTSTRAP_ADMIN_USERNAME/_PASSWORD)."""
+    if not settings.bootstrap_admin_username or settings.bootstrap_admin_password is None:
+        return False
+    return ensure_user(
+        repository,
+        settings.bootstrap_admin_username,
+        settings.bootstrap_admin_password.get_secret_value(),
+        role="admin",
+    )
