@@ -17,9 +17,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from storectl import cassandra, deploy, emulator, stack
+from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
 from storectl.instance import Instance, dev_instance
 from storectl.processes import read_pid
@@ -112,6 +114,34 @@ def migrate() -> None:
     created = deploy.seed_accounts(instance, demo=False)
     if created:
         console.print(f"bootstrap admin created: {', '.join(created)}")
+
+
+@app.command()
+def seed(
+    products: Annotated[int, typer.Option("--products", min=1, max=1_000_000, help="how many products")] = 20_000,
+    username: Annotated[str | None, typer.Option(help="an admin's username [default: the demo admin]")] = None,
+    password: Annotated[str | None, typer.Option(help="that admin's password")] = None,
+) -> None:
+    """Load realistic demo products through the bulk import API, with a progress bar."""
+    if username is None:
+        username, password = next((name, secret) for name, secret, role in deploy.DEMO_ACCOUNTS if role == "admin")
+    if password is None:
+        raise typer.BadParameter("--password is required with --username")
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    api = deploy.api_url(instance, deploy.stack_outputs(instance))
+    token = seed_data.admin_token(api, username, password)
+    started = time.monotonic()
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task("importing products", total=products)
+        created = len(
+            seed_data.load_products(
+                api, token, list(seed_data.generate_products(products)), on_progress=lambda n: progress.advance(task, n)
+            )
+        )
+    elapsed = time.monotonic() - started
+    console.print(f"created {created} products in {elapsed:.1f} s ({created / elapsed:.0f} products/s)")
 
 
 @app.command()

@@ -30,16 +30,26 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
 def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body",
-            "location": str(item.get("loc", ("body",))[0]),
-            "message": item.get("msg", "invalid"),
-            "type": item.get("type", "value_error"),
-        }
-        for item in error.errors()
-    ]
+    details = []
+    for item in error.errors():
+        loc = [str(part) for part in item.get("loc", ())]
+        # ("query", "limit") -> field "limit", location "query"; body fields keep their path.
+        located = bool(loc) and loc[0] in _LOCATIONS
+        location = loc[0] if located else "body"
+        path = loc[1:] if located else loc
+        details.append(
+            {
+                "field": ".".join(path) or location,
+                "location": location,
+                "message": item.get("msg", "invalid"),
+                "type": item.get("type", "value_error"),
+            }
+        )
+    return details
 
 
 def install_error_handlers(app: FastAPI) -> None:

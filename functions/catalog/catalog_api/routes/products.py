@@ -1,0 +1,112 @@
+"""Products: browse (any signed-in user), manage (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog_api.dependencies import Products
+from store.auth import AdminUser, CurrentUser
+from store.catalog import (
+    ALL_PRODUCTS,
+    MAX_LIMIT,
+    Position,
+    ProductCreate,
+    ProductPage,
+    ProductPublic,
+    ProductUpdate,
+    SortField,
+    SortOrder,
+    StockChange,
+)
+from store.errors import BadRequest
+from store.observability import count
+
+router = APIRouter(prefix="/products", tags=["products"])
+
+MAX_BULK = 1000
+
+
+class BulkImport(BaseModel):
+    products: Annotated[list[ProductCreate], Field(min_length=1, max_length=MAX_BULK)]
+
+
+class BulkImported(BaseModel):
+    created: int
+    ids: list[UUID]
+
+
+class StockLevel(BaseModel):
+    id: UUID
+    quantity: int
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: Annotated[str | None, Field(min_length=1, max_length=50, description="required for non-admins")] = None
+    sort: SortField = "name"
+    order: SortOrder = "asc"
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
+    page_token: Annotated[str | None, Field(max_length=1000, description="next_page_token of the previous page")] = None
+
+
+@router.get("", response_model=ProductPage)
+def list_products(user: CurrentUser, products: Products, query: Annotated[ListQuery, Query()]) -> ProductPage:
+    scope = query.category.strip().lower() if query.category else ALL_PRODUCTS
+    if scope == ALL_PRODUCTS and not user.is_admin:
+        raise BadRequest(
+            "the query parameter 'category' is required (only admins may list the whole catalog)",
+            details={"parameter": "category"},
+        )
+    after = None
+    if query.page_token is not None:
+        after = Position.decode(query.page_token)
+        if (after.scope, after.sort, after.order) != (scope, query.sort, query.order):
+            raise BadRequest(
+                "page_token belongs to another listing: repeat the same category, sort and order",
+                details={"parameter": "page_token"},
+            )
+    if scope != ALL_PRODUCTS:
+        count("category_requests_total", category=scope)
+    return products.list_page(
+        scope=scope, sort=query.sort, order=query.order, limit=query.limit, page=query.page, after=after
+    )
+
+
+@router.get("/{product_id}", response_model=ProductPublic)
+def get_product(_: CurrentUser, products: Products, product_id: UUID) -> ProductPublic:
+    product = products.require(product_id)
+    count("product_views_total", category=product.category)
+    return product
+
+
+@router.post("", response_model=ProductPublic, status_code=201)
+def create_product(_: AdminUser, products: Products, product: ProductCreate) -> ProductPublic:
+    return products.create_many([product])[0]
+
+
+@router.post("/bulk", response_model=BulkImported, status_code=201)
+def import_products(_: AdminUser, products: Products, body: BulkImport) -> BulkImported:
+    created = products.create_many(body.products)
+    return BulkImported(created=len(created), ids=[product.id for product in created])
+
+
+@router.put("/{product_id}", response_model=ProductPublic)
+def update_product(_: AdminUser, products: Products, product_id: UUID, change: ProductUpdate) -> ProductPublic:
+    return products.update(product_id, change)
+
+
+@router.delete("/{product_id}", status_code=204)
+def delete_product(_: AdminUser, products: Products, product_id: UUID) -> Response:
+    products.delete(product_id)
+    return Response(status_code=204)
+
+
+@router.patch("/{product_id}/stock", response_model=StockLevel)
+def change_stock(_: AdminUser, products: Products, product_id: UUID, change: StockChange) -> StockLevel:
+    return StockLevel(id=product_id, quantity=products.change_stock(product_id, change))
