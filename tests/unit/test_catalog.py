@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from store.catalog import Position, ProductCreate, ProductUpdate, StockChange, name_key
+from store.catalog import Position, ProductCreate, ProductUpdate, StockChange, listing_rows, name_key
 from store.errors import BadRequest
 
 
@@ -74,3 +74,19 @@ def test_page_token_round_trip() -> None:
 def test_bad_page_tokens_are_400(token: str) -> None:
     with pytest.raises(BadRequest):
         Position.decode(token)
+
+
+def test_a_price_change_rewrites_only_the_price_rows() -> None:
+    before = listing_rows("home", Decimal("1.00"), "Kettle")
+    after = listing_rows("home", Decimal("2.00"), "Kettle")
+    # The name rows stay: deleting and re-inserting them in one batch would lose them.
+    assert {row[0] for row in after - before} == {"price"}
+    assert {row[0] for row in before - after} == {"price"}
+    assert len(after - before) == 2  # the category and the whole-catalog scope
+
+
+def test_a_category_change_moves_every_row_of_the_old_category() -> None:
+    before = listing_rows("home", Decimal("1.00"), "Kettle")
+    after = listing_rows("garden", Decimal("1.00"), "Kettle")
+    assert {row[1] for row in before - after} == {"home"}
+    assert {row[1] for row in after - before} == {"garden"}

@@ -15,6 +15,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -165,6 +166,26 @@ _SORT_TABLES: dict[SortField, tuple[str, str]] = {
 }
 
 
+# (query table, scope, sort key): the rows that list one product.
+ListingRow = tuple[SortField, str, Any]
+_INSERT_LISTING: dict[SortField, str] = {
+    "price": "INSERT INTO products_by_price (scope, price, id) VALUES (?, ?, ?)",
+    "name": "INSERT INTO products_by_name (scope, name_key, id) VALUES (?, ?, ?)",
+}
+_DELETE_LISTING: dict[SortField, str] = {
+    "price": "DELETE FROM products_by_price WHERE scope = ? AND price = ? AND id = ?",
+    "name": "DELETE FROM products_by_name WHERE scope = ? AND name_key = ? AND id = ?",
+}
+
+
+def listing_rows(category: str, price: Decimal, name: str) -> set[ListingRow]:
+    rows: set[ListingRow] = set()
+    for scope in (category, ALL_PRODUCTS):
+        rows.add(("price", scope, price))
+        rows.add(("name", scope, name_key(name)))
+    return rows
+
+
 def _to_public(row: Any) -> ProductPublic:
     return ProductPublic(
         id=row.id,
@@ -288,7 +309,7 @@ class ProductRepository:
                     now,
                 ),
             )
-            self._add_listing_rows(batch, product_id, product.category, product.price, product.name)
+            self._write_listing_rows(batch, product_id, add=listing_rows(product.category, product.price, product.name))
             futures.append(self._db.execute_async(batch))
             deltas[product.category] = deltas.get(product.category, 0) + 1
             created.append(ProductPublic(id=product_id, **product.model_dump()))
@@ -317,9 +338,9 @@ class ProductRepository:
                 product_id,
             ),
         )
-        if (merged.category, merged.price, merged.name) != (current.category, current.price, current.name):
-            self._remove_listing_rows(batch, product_id, current.category, current.price, current.name)
-            self._add_listing_rows(batch, product_id, merged.category, merged.price, merged.name)
+        before = listing_rows(current.category, current.price, current.name)
+        after = listing_rows(merged.category, merged.price, merged.name)
+        self._write_listing_rows(batch, product_id, add=after - before, remove=before - after)
         self._db.execute(batch)
         if merged.category != current.category:
             self._adjust_counts({current.category: -1, merged.category: 1})
@@ -332,7 +353,7 @@ class ProductRepository:
         current = self.require(product_id)
         batch = self._batch()
         batch.add(self._db.prepare("DELETE FROM products WHERE id = ?"), (product_id,))
-        self._remove_listing_rows(batch, product_id, current.category, current.price, current.name)
+        self._write_listing_rows(batch, product_id, remove=listing_rows(current.category, current.price, current.name))
         self._db.execute(batch)
         self._adjust_counts({current.category: -1})
 
@@ -393,23 +414,20 @@ class ProductRepository:
     def _batch(self) -> BatchStatement:
         return BatchStatement(batch_type=BatchType.LOGGED)
 
-    def _add_listing_rows(
-        self, batch: BatchStatement, product_id: UUID, category: str, price: Decimal, name: str
+    def _write_listing_rows(
+        self,
+        batch: BatchStatement,
+        product_id: UUID,
+        *,
+        add: AbstractSet[ListingRow] = frozenset(),
+        remove: AbstractSet[ListingRow] = frozenset(),
     ) -> None:
-        by_price = self._db.prepare("INSERT INTO products_by_price (scope, price, id) VALUES (?, ?, ?)")
-        by_name = self._db.prepare("INSERT INTO products_by_name (scope, name_key, id) VALUES (?, ?, ?)")
-        for scope in (category, ALL_PRODUCTS):
-            batch.add(by_price, (scope, price, product_id))
-            batch.add(by_name, (scope, name_key(name), product_id))
-
-    def _remove_listing_rows(
-        self, batch: BatchStatement, product_id: UUID, category: str, price: Decimal, name: str
-    ) -> None:
-        by_price = self._db.prepare("DELETE FROM products_by_price WHERE scope = ? AND price = ? AND id = ?")
-        by_name = self._db.prepare("DELETE FROM products_by_name WHERE scope = ? AND name_key = ? AND id = ?")
-        for scope in (category, ALL_PRODUCTS):
-            batch.add(by_price, (scope, price, product_id))
-            batch.add(by_name, (scope, name_key(name), product_id))
+        # A delete and an insert of the same row in one batch share a timestamp,
+        # and then the delete wins: callers pass only rows that really change.
+        for table, scope, key in sorted(remove, key=str):
+            batch.add(self._db.prepare(_DELETE_LISTING[table]), (scope, key, product_id))
+        for table, scope, key in sorted(add, key=str):
+            batch.add(self._db.prepare(_INSERT_LISTING[table]), (scope, key, product_id))
 
     def _adjust_counts(self, deltas: dict[str, int]) -> None:
         # Counters cannot join a logged batch with other writes; they follow it.
