@@ -19,18 +19,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from storectl import cassandra, stack
-from storectl.instance import PROJECT_ROOT, Instance, test_instance
+from benchkit import percentile, throwaway_stack
+from storectl import cassandra
+from storectl.instance import PROJECT_ROOT, Instance
 from storectl.processes import read_pid, session_members
 
 ROUTES = {
@@ -51,11 +50,6 @@ def rss_mib(pids: list[int]) -> float:
         except FileNotFoundError:
             continue
     return total_kib / 1024
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def timed_get(client: httpx.Client, path: str) -> float:
@@ -117,10 +111,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="warm requests per route")
     args = parser.parse_args()
 
-    state_dir = Path(tempfile.mkdtemp(prefix="product-store-bench-"))
-    instance = test_instance(state_dir)
-    try:
-        result = stack.up(instance, report=lambda line: print(f"- {line}"))
+    with throwaway_stack() as (instance, result):
         print("\nstart-up (s): " + ", ".join(f"{key} {value:.1f}" for key, value in result.timings.items()))
         cassandra_pid = read_pid(instance.cassandra_dir / "cassandra.pid")
         emulator_pid = read_pid(instance.emulator_dir / "emulator.pid")
@@ -159,9 +150,6 @@ def main() -> None:
         cassandra.start(instance)
         cassandra.wait_ready(instance)
         print(f"\nCassandra restart (existing data dir) to first answered query: {time.monotonic() - started:.1f} s")
-    finally:
-        stack.down(instance)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

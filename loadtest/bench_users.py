@@ -15,36 +15,14 @@ Run:  .venv/bin/python loadtest/bench_users.py [--requests 100]
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
-import tempfile
-import time
 import uuid
-from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
+from benchkit import report, throwaway_stack, timed_ms
 from store.security import hash_password, verify_password
-from storectl import stack
-from storectl.instance import test_instance
 
 PASSWORD = "a-benchmark-password"  # noqa: S105 - a throwaway account on a throwaway stack
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
-
-
-def report(name: str, samples: list[float]) -> None:
-    print(f"{name:34} {statistics.median(samples):8.1f} {percentile(samples, 0.99):8.1f}   (n={len(samples)})")
 
 
 def expect(response: httpx.Response, status: int) -> httpx.Response:
@@ -61,38 +39,31 @@ def main() -> None:
 
     print(f"{'':34} {'median':>8} {'p99':>8}")
     hashed = hash_password(PASSWORD)
-    report("argon2id hash (in process)", [timed(lambda: hash_password(PASSWORD)) for _ in range(n)])
-    report("argon2id verify (in process)", [timed(lambda: verify_password(hashed, PASSWORD)) for _ in range(n)])
+    report("argon2id hash (in process)", [timed_ms(lambda: hash_password(PASSWORD)) for _ in range(n)])
+    report("argon2id verify (in process)", [timed_ms(lambda: verify_password(hashed, PASSWORD)) for _ in range(n)])
 
-    state_dir = Path(tempfile.mkdtemp(prefix="product-store-bench-"))
-    instance = test_instance(state_dir)
-    try:
-        result = stack.up(instance, report=lambda line: None)
-        with httpx.Client(base_url=result.api_url, timeout=60) as client:
-            names = [f"bench_{uuid.uuid4().hex[:12]}" for _ in range(n + 1)]
-            # The first call of each route warms its function (cold start); not counted.
-            expect(client.post("/user-api/register", json={"username": names[0], "password": PASSWORD}), 201)
-            register = [
-                timed(
-                    lambda name=name: expect(  # type: ignore[misc]
-                        client.post("/user-api/register", json={"username": name, "password": PASSWORD}), 201
-                    )
+    with throwaway_stack() as (_, result), httpx.Client(base_url=result.api_url, timeout=60) as client:
+        names = [f"bench_{uuid.uuid4().hex[:12]}" for _ in range(n + 1)]
+        # The first call of each route warms its function (cold start); not counted.
+        expect(client.post("/user-api/register", json={"username": names[0], "password": PASSWORD}), 201)
+        register = [
+            timed_ms(
+                lambda name=name: expect(  # type: ignore[misc]
+                    client.post("/user-api/register", json={"username": name, "password": PASSWORD}), 201
                 )
-                for name in names[1:]
-            ]
-            credentials = {"username": names[0], "password": PASSWORD}
-            token = expect(client.post("/user-api/login", json=credentials), 200).json()["access_token"]
-            login = [timed(lambda: expect(client.post("/user-api/login", json=credentials), 200)) for _ in range(n)]
-            headers = {"Authorization": f"Bearer {token}"}
-            me = [timed(lambda: expect(client.get("/user-api/me", headers=headers), 200)) for _ in range(n)]
-            health = [timed(lambda: expect(client.get("/user-api/health"), 200)) for _ in range(n)]
-        report("POST /user-api/register", register)
-        report("POST /user-api/login", login)
-        report("GET /user-api/me", me)
-        report("GET /user-api/health (baseline)", health)
-    finally:
-        stack.down(instance)
-        shutil.rmtree(state_dir, ignore_errors=True)
+            )
+            for name in names[1:]
+        ]
+        credentials = {"username": names[0], "password": PASSWORD}
+        token = expect(client.post("/user-api/login", json=credentials), 200).json()["access_token"]
+        login = [timed_ms(lambda: expect(client.post("/user-api/login", json=credentials), 200)) for _ in range(n)]
+        headers = {"Authorization": f"Bearer {token}"}
+        me = [timed_ms(lambda: expect(client.get("/user-api/me", headers=headers), 200)) for _ in range(n)]
+        health = [timed_ms(lambda: expect(client.get("/user-api/health"), 200)) for _ in range(n)]
+    report("POST /user-api/register", register)
+    report("POST /user-api/login", login)
+    report("GET /user-api/me", me)
+    report("GET /user-api/health (baseline)", health)
 
 
 if __name__ == "__main__":

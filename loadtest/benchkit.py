@@ -1,0 +1,41 @@
+"""What every benchmark here shares: a throwaway stack, timing and percentiles."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from storectl import stack
+from storectl.instance import Instance, test_instance
+
+
+@contextmanager
+def throwaway_stack(parameters: dict[str, str] | None = None) -> Iterator[tuple[Instance, stack.UpResult]]:
+    """A whole stack on the test instance's ports (STORE_TEST_* apply), removed afterwards."""
+    state_dir = Path(tempfile.mkdtemp(prefix="product-store-bench-"))
+    instance = test_instance(state_dir)
+    try:
+        yield instance, stack.up(instance, parameters=parameters, report=lambda line: print(f"- {line}"))
+    finally:
+        stack.down(instance)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed_ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def report(name: str, samples: list[float]) -> None:
+    print(f"{name:40} {statistics.median(samples):8.2f} {percentile(samples, 0.99):8.2f}   (n={len(samples)})")
