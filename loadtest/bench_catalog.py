@@ -16,7 +16,6 @@ Run:  .venv/bin/python loadtest/bench_catalog.py [--products 20000] [--requests 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from benchkit import report, throwaway_stack, timed_ms
+from benchkit import quiet_function_output, report, throwaway_stack, timed_ms
 from storectl import seed
 from storectl.deploy import DEMO_ACCOUNTS
 from storectl.emulator import aws_client
@@ -97,8 +96,7 @@ def measure_uvicorn(env: dict[str, str], token: str, requests: int) -> list[floa
 def measure_in_process(env: dict[str, str], token: str, requests: int) -> list[float]:
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT_ROOT / "functions" / "catalog"))
-    # The handler still formats its log lines and metrics; they go to /dev/null.
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    with quiet_function_output():
         from catalog_api.main import handler  # noqa: PLC0415 - reads the environment set above
 
         event: dict[str, Any] = {

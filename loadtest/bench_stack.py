@@ -17,7 +17,6 @@ Run:  .venv/bin/python loadtest/bench_stack.py [--requests 200]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from benchkit import percentile, throwaway_stack
+from benchkit import percentile, quiet_function_output, throwaway_stack
 from storectl import cassandra
 from storectl.instance import PROJECT_ROOT, Instance
 from storectl.processes import read_pid, session_members
@@ -69,8 +68,7 @@ def in_process_latency(instance: Instance, requests: int) -> list[float]:
         POWERTOOLS_SERVICE_NAME="catalog",
     )
     sys.path.insert(0, str(PROJECT_ROOT / "functions" / "catalog"))
-    # The handler still formats its log lines and metrics; they go to /dev/null.
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    with quiet_function_output():
         return _call_handler(requests)
 
 

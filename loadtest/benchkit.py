@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import statistics
 import tempfile
@@ -39,3 +41,18 @@ def timed_ms(call: Callable[[], object]) -> float:
 
 def report(name: str, samples: list[float]) -> None:
     print(f"{name:40} {statistics.median(samples):8.2f} {percentile(samples, 0.99):8.2f}   (n={len(samples)})")
+
+
+@contextmanager
+def quiet_function_output() -> Iterator[None]:
+    """Send a function's log lines and EMF records to /dev/null while it runs in
+    this process: they are still formatted (part of the cost), just not shown."""
+    from store.observability import logger  # noqa: PLC0415 - only benchmarks need it
+
+    handler = logger.registered_handler
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        previous = handler.setStream(sink)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
