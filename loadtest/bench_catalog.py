@@ -21,11 +21,10 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
 
 import httpx
 
-from benchkit import quiet_function_output, report, throwaway_stack, timed_ms
+from benchkit import LambdaContext, quiet_function_output, report, rest_api_event, throwaway_stack, timed_ms
 from storectl import seed
 from storectl.deploy import DEMO_ACCOUNTS
 from storectl.emulator import aws_client
@@ -99,34 +98,10 @@ def measure_in_process(env: dict[str, str], token: str, requests: int) -> list[f
     with quiet_function_output():
         from catalog_api.main import handler  # noqa: PLC0415 - reads the environment set above
 
-        event: dict[str, Any] = {
-            "resource": "/api/{proxy+}",
-            "path": "/api/products",
-            "httpMethod": "GET",
-            "headers": {"Host": "127.0.0.1", "Authorization": f"Bearer {token}"},
-            "multiValueHeaders": {},
-            "queryStringParameters": QUERY,
-            "multiValueQueryStringParameters": {key: [value] for key, value in QUERY.items()},
-            "pathParameters": {"proxy": "products"},
-            "requestContext": {
-                "resourcePath": "/api/{proxy+}",
-                "httpMethod": "GET",
-                "stage": "v1",
-                "requestId": "bench",
-                "identity": {"sourceIp": "127.0.0.1"},
-            },
-            "body": None,
-            "isBase64Encoded": False,
-        }
-
-        class Context:
-            function_name = "bench"
-            memory_limit_in_mb = 512
-            invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-            aws_request_id = "bench"
+        event = rest_api_event("/api/products", query=QUERY, token=token)
 
         def call() -> None:
-            result = handler(event, Context())  # type: ignore[arg-type]
+            result = handler(event, LambdaContext())  # type: ignore[arg-type]
             if result["statusCode"] != 200:
                 raise SystemExit(f"in-process handler answered {result}")
 

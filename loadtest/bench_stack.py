@@ -22,11 +22,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from benchkit import percentile, quiet_function_output, throwaway_stack
+from benchkit import LambdaContext, percentile, quiet_function_output, rest_api_event, throwaway_stack
 from storectl import cassandra
 from storectl.instance import PROJECT_ROOT, Instance
 from storectl.processes import read_pid, session_members
@@ -75,30 +74,11 @@ def in_process_latency(instance: Instance, requests: int) -> list[float]:
 def _call_handler(requests: int) -> list[float]:
     from catalog_api.main import handler  # noqa: PLC0415 - reads the environment set by the caller
 
-    event: dict[str, Any] = {
-        "resource": "/api/{proxy+}",
-        "path": "/api/health",
-        "httpMethod": "GET",
-        "headers": {"Host": "127.0.0.1"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": "health"},
-        "requestContext": {"resourcePath": "/api/{proxy+}", "httpMethod": "GET", "stage": "v1", "requestId": "bench"},
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-    class Context:
-        function_name = "bench"
-        memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-        aws_request_id = "bench"
-
+    event = rest_api_event("/api/health")
     samples = []
     for _ in range(requests + 5):
         started = time.perf_counter()
-        result = handler(event, Context())  # type: ignore[arg-type]
+        result = handler(event, LambdaContext())  # type: ignore[arg-type]
         samples.append((time.perf_counter() - started) * 1000)
         assert result["statusCode"] == 200, result
     return samples[5:]

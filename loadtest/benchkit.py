@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from storectl import stack
 from storectl.instance import Instance, test_instance
@@ -56,3 +57,37 @@ def quiet_function_output() -> Iterator[None]:
             yield
         finally:
             handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def rest_api_event(path: str, *, query: dict[str, str] | None = None, token: str | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event for GET `path` (as the `/{proxy+}` routes get it)."""
+    prefix, _, proxy = path.lstrip("/").partition("/")
+    headers = {"Host": "127.0.0.1"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    return {
+        "resource": f"/{prefix}/{{proxy+}}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {key: [value] for key, value in query.items()} if query else None,
+        "pathParameters": {"proxy": proxy},
+        "requestContext": {
+            "resourcePath": f"/{prefix}/{{proxy+}}",
+            "httpMethod": "GET",
+            "stage": "v1",
+            "requestId": "bench",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+class LambdaContext:
+    """The parts of a Lambda context that Powertools reads."""
+
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    aws_request_id = "bench"
