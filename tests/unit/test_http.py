@@ -137,3 +137,17 @@ def test_body_within_the_limit_reaches_the_route() -> None:
     response = client.post("/t/items", json={"name": "pen", "quantity": 2})
     assert response.status_code == 201
     assert response.json() == {"name": "pen", "quantity": 2}
+
+
+def test_docs_use_packaged_assets_and_relative_urls() -> None:
+    page = client.get("/t/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "url: 'openapi.json'" in page.text or 'url: "openapi.json"' in page.text
+    assert "docs/assets/swagger-ui-bundle.js" in page.text
+    script = client.get("/t/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert len(script.content) > 100_000
+    assert client.get("/t/docs/assets/../../etc/passwd").status_code == 404
+    assert client.get("/t/docs/assets/index.html").status_code == 404

@@ -34,7 +34,9 @@ from store.users import User, UserRepository
 
 # tokenUrl is what Swagger UI's Authorize button posts the password form to.
 # auto_error=False: a missing token gets our error shape (below), not FastAPI's.
-bearer_token = OAuth2PasswordBearer(tokenUrl="/user-api/login", auto_error=False)
+# Relative to each function's openapi.json (`<base>/<prefix>/openapi.json`), so it
+# finds `<base>/user-api/login` whatever prefix the API is reached under.
+bearer_token = OAuth2PasswordBearer(tokenUrl="../user-api/login", auto_error=False)
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

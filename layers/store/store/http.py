@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,11 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from mangum import Mangum
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
@@ -178,16 +181,48 @@ def startup_settings() -> Settings:
         raise RuntimeError(f"refusing to start: invalid configuration: {problems}") from None
 
 
+_SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+
+def docs_router(title: str) -> APIRouter:
+    """Swagger UI from the packaged swagger-ui-bundle (our machines are offline, so
+    no CDN). Every URL in the page is relative, because the API is reached under
+    a prefix the app cannot know (the stage on AWS, `/_aws/execute-api/...` on
+    the emulator)."""
+    router = APIRouter(include_in_schema=False)
+    assets = Path(swagger_ui_path)
+
+    @router.get("/docs")
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="openapi.json",
+            title=title,
+            swagger_js_url="docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="docs/assets/swagger-ui.css",
+            swagger_favicon_url="data:,",
+            oauth2_redirect_url=None,
+        )
+
+    @router.get("/docs/assets/{name}")
+    def docs_asset(name: str) -> FileResponse:
+        if name not in _SWAGGER_ASSETS:
+            raise StarletteHTTPException(status_code=404, detail=f"no docs asset {name!r}")
+        return FileResponse(assets / name, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+
+    return router
+
+
 def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None) -> FastAPI:
     """A FastAPI app whose routes all live under `prefix` (its API Gateway path)."""
     settings = startup_settings()
     app = FastAPI(
         title=f"Product Store: {service}",
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,  # served by docs_router: local assets, relative URLs
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.include_router(docs_router(app.title), prefix=prefix)
     app.include_router(health_router(service), prefix=prefix)
     for router in routers or []:
         app.include_router(router, prefix=prefix)
