@@ -199,15 +199,25 @@ def logs(
         time.sleep(1)
 
 
+FILTER_LIMIT = 10_000  # the most events FilterLogEvents returns per call
+
+
 def _log_events(client: Any, group: str, start: int) -> list[dict[str, Any]]:
+    """Every event of `group` since `start`, oldest first. Follows nextToken and,
+    where an implementation returns a full page without one (the emulator does),
+    continues from the last timestamp seen; callers drop the repeated lines."""
     events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start}
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start, "limit": FILTER_LIMIT}
     while True:
         page = client.filter_log_events(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
+        batch = page["events"]
+        events.extend(batch)
+        if page.get("nextToken"):
+            kwargs["nextToken"] = page["nextToken"]
+        elif len(batch) >= FILTER_LIMIT and batch[-1]["timestamp"] > kwargs["startTime"]:
+            kwargs["startTime"] = batch[-1]["timestamp"]
+        else:
             break
-        kwargs["nextToken"] = page["nextToken"]
     events.sort(key=lambda event: event["timestamp"])
     return events
 
