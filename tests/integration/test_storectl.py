@@ -35,7 +35,7 @@ def test_logs_show_a_request_that_was_just_made(api: httpx.Client) -> None:
     assert api.get(marker).status_code == 404
 
     def logged() -> str | None:
-        result = CliRunner().invoke(app, ["logs", "catalog", "--since", "5m"])
+        result = CliRunner().invoke(app, ["logs", "catalog", "--since", "1m"])
         assert result.exit_code == 0, result.output
         return result.output if marker in result.output else None
 

@@ -7,10 +7,12 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
+from storectl import cli
 from storectl.cli import parse_since
 from storectl.processes import pid_alive, port_is_free, read_pid, session_members, start_daemon, stop_session
 
@@ -52,3 +54,21 @@ def test_parse_since() -> None:
     assert abs(parse_since("10m") - (now_ms - 600_000)) < 5_000
     with pytest.raises(typer.BadParameter):
         parse_since("ten minutes")
+
+
+class _PagedLogs:
+    """FilterLogEvents as the emulator answers it: at most `limit` events, no nextToken."""
+
+    def __init__(self, timestamps: list[int]) -> None:
+        self.events: list[dict[str, Any]] = [
+            {"timestamp": ts, "message": f"line {n}", "logStreamName": "s"} for n, ts in enumerate(timestamps)
+        ]
+
+    def filter_log_events(self, *, logGroupName: str, startTime: int, limit: int) -> dict[str, object]:
+        return {"events": [event for event in self.events if event["timestamp"] >= startTime][:limit]}
+
+
+def test_log_events_continue_past_a_full_page_without_next_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "FILTER_LIMIT", 3)
+    events = cli._log_events(_PagedLogs([1, 2, 3, 4, 5, 5, 6]), "group", 0)
+    assert {event["message"] for event in events} == {f"line {n}" for n in range(7)}
