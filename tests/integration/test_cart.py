@@ -8,21 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from support import bearer, new_user
-
-
-def create_product(api: httpx.Client, admin_token: str, **overrides: Any) -> dict[str, Any]:
-    body = {"name": "Green Tea", "category": f"t-{uuid.uuid4().hex[:8]}", "price": "2.50", "quantity": 10}
-    response = api.post("/api/products", json=body | overrides, headers=bearer(admin_token))
-    assert response.status_code == 201, response.text
-    product: dict[str, Any] = response.json()
-    return product
-
-
-def add(api: httpx.Client, token: str, product_id: str, quantity: int = 1) -> httpx.Response:
-    return api.post(
-        "/cart-api/cart/items", json={"product_id": product_id, "quantity": quantity}, headers=bearer(token)
-    )
+from support import add_to_cart as add
+from support import bearer, create_product, new_user
 
 
 @pytest.fixture
