@@ -8,10 +8,12 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from cassandra import WriteTimeout, WriteType
 
 from store.cart import CartLine, find_line, price_lines
 from store.catalog import ProductPublic
-from store.checkout import _bucket, new_order, order_created_event, plan_checkout
+from store.checkout import _bucket, batch_will_apply, new_order, order_created_event, plan_checkout
+from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict
 from store.events import DomainEvent
 from store.orders import (
@@ -197,3 +199,17 @@ def test_outbox_buckets_are_stable_and_in_range() -> None:
 def test_status_events_fit_the_envelope() -> None:
     event = DomainEvent(type="OrderStatusChanged", order_id=uuid.uuid4(), user_id=uuid.uuid4(), payload={})
     assert event.sns_attributes() == {"event_type": {"DataType": "String", "StringValue": "OrderStatusChanged"}}
+
+
+def _wrapped(error: Exception) -> CassandraUnavailable:
+    try:
+        raise CassandraUnavailable(str(error)) from error
+    except CassandraUnavailable as wrapped:
+        return wrapped
+
+
+def test_a_batch_that_reached_the_batch_log_keeps_its_stock() -> None:
+    assert batch_will_apply(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH)))
+    assert not batch_will_apply(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH_LOG)))
+    assert not batch_will_apply(_wrapped(ConnectionError("down")))
+    assert not batch_will_apply(KeyboardInterrupt())

@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from cassandra import WriteTimeout, WriteType
 from pydantic import BaseModel, ConfigDict, Field
 
 from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, CartLine, CartRepository
@@ -116,6 +117,13 @@ def order_created_event(order: OrderPublic) -> DomainEvent:
     )
 
 
+def batch_will_apply(error: BaseException) -> bool:
+    """A logged batch that timed out after its batch log was written (write type
+    BATCH) is replayed by Cassandra: it will be applied, so its stock stays taken."""
+    cause = error.__cause__ if isinstance(error, CassandraUnavailable) else error
+    return isinstance(cause, WriteTimeout) and cause.write_type == WriteType.BATCH
+
+
 def _bucket(value: float, buckets: Sequence[float]) -> str:
     """The seeds' histogram bucket a value falls in (an EMF dimension: `le_50`, `gt_1000`)."""
     for bound in buckets:
@@ -155,8 +163,12 @@ class Checkout:
         event = order_created_event(order)
         try:
             self._db.execute(self._orders.create_batch(order, event))
-        except BaseException:
-            self._release(items)
+        except BaseException as error:
+            if batch_will_apply(error):
+                # The batch log holds the order and will write it: the stock is its.
+                logger.error("order batch timed out after reaching the batch log", extra={"order_id": str(order.id)})
+            else:
+                self._release(items)
             raise
         self._after_commit(user_id, order, event)
         return order
