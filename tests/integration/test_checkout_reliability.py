@@ -153,23 +153,25 @@ class SnsOutage:
     """SNS is unreachable for the cart function and the relay: both publish to a
     topic that does not exist (SNS answers NotFound, as in an outage), until `end`."""
 
-    FUNCTIONS = ("CartFunctionName", "OutboxRelayFunctionName")
-
     def __init__(self, local_stack: LocalStack) -> None:
         self._stack = local_stack
         self._real = local_stack.outputs["OrderEventsTopicArn"]
-        self.active = False
+        self.functions: tuple[str, ...] = ()
 
-    def begin(self) -> None:
+    @property
+    def active(self) -> bool:
+        return bool(self.functions)
+
+    def begin(self, functions: tuple[str, ...] = ("CartFunctionName", "OutboxRelayFunctionName")) -> None:
         missing = self._real.rsplit(":", 1)[0] + f":missing-{uuid.uuid4().hex[:8]}"
-        for output in self.FUNCTIONS:
+        self.functions = functions
+        for output in functions:
             _set_topic(self._stack, output, missing)
-        self.active = True
 
     def end(self) -> None:
-        for output in self.FUNCTIONS:
+        for output in self.functions:
             _set_topic(self._stack, output, self._real)
-        self.active = False
+        self.functions = ()
 
 
 @pytest.fixture
@@ -294,3 +296,29 @@ def test_the_fast_path_publishes_at_once(
     assert event.sent_at is not None  # published before checkout answered
     delivered = [body for body in _drain(local_stack, tap, 4) if body["order_id"] == order_id]
     assert [body["type"] for body in delivered] == ["OrderCreated"]
+
+
+def test_the_scheduled_sweep_publishes_what_the_fast_path_could_not(
+    api: httpx.Client, admin_token: str, local_stack: LocalStack, tap: str, sns_outage: SnsOutage
+) -> None:
+    """Only the checkout's fast path fails; nobody invokes the relay: its
+    EventBridge schedule (every minute) must publish the event."""
+    product = create_product(api, admin_token, quantity=3)
+    _, token = new_user(api)
+    add_to_cart(api, token, product["id"], 1)
+    sns_outage.begin(("CartFunctionName",))
+    response = checkout(api, token)
+    sns_outage.end()
+    assert response.status_code == 201, response.text
+    order_id = response.json()["id"]
+    [event] = _outbox_rows(local_stack, uuid.UUID(order_id))
+    assert event.sent_at is None
+
+    eventually(
+        lambda: _outbox_rows(local_stack, uuid.UUID(order_id))[0].sent_at is not None,
+        timeout=150,
+        interval=3,
+        what="the scheduled sweep to publish the event",
+    )
+    delivered = [body for body in _drain(local_stack, tap, 5) if body["order_id"] == order_id]
+    assert [body["id"] for body in delivered] == [str(event.event_id)]

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import add_to_cart, bearer, checkout, create_product, new_user, stock_of
+from support import LocalStack, add_to_cart, bearer, checkout, cql, create_product, eventually, new_user, stock_of
 
 
 def place_order(api: httpx.Client, admin_token: str, token: str, quantity: int = 1, **product: Any) -> dict[str, Any]:
@@ -160,3 +160,26 @@ def test_bad_order_input(api: httpx.Client, admin_token: str, user_token: str) -
     assert set_status(api, admin_token, str(uuid.uuid4()), "PROCESSING").status_code == 404
     assert set_status(api, admin_token, str(uuid.uuid4()), "LOST").status_code == 422
     assert api.get("/order-api/orders").status_code == 401
+
+
+def test_order_events_reach_the_owners_inbox(
+    api: httpx.Client, admin_token: str, user_token: str, local_stack: LocalStack
+) -> None:
+    """OrderCreated and OrderStatusChanged go through the outbox, SNS and the
+    notifications consumer to the owner's inbox."""
+    order = place_order(api, admin_token, user_token)
+    assert api.put(f"/order-api/orders/{order['id']}/cancel", headers=bearer(user_token)).status_code == 200
+
+    def messages() -> list[str] | None:
+        rows = cql(
+            local_stack,
+            "SELECT message FROM notifications_by_user WHERE user_id = ?",
+            (uuid.UUID(order["user_id"]),),
+        )
+        found = sorted(row.message for row in rows)
+        return found if len(found) >= 2 else None
+
+    assert eventually(messages, timeout=90, what="both notifications") == [
+        f"Your order {order['id']} changed status to: CANCELLED",
+        f"Your order {order['id']} has been created.",
+    ]
