@@ -45,8 +45,8 @@ format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-unit: install  ## unit tests only (no servers)
-	$(BIN)/pytest tests/unit
+test-unit: install  ## unit and contract tests (no servers)
+	$(BIN)/pytest tests/unit tests/contract
 
 test: lint  ## the whole suite; starts and stops its own Cassandra and emulator
 	$(BIN)/pytest
