@@ -90,3 +90,39 @@ def new_user(api: httpx.Client, password: str = "a-good-password") -> tuple[dict
     """A freshly registered user and a token of theirs."""
     user = register(api, password=password)
     return user, token_for(api, user["username"], password)
+
+
+def create_product(api: httpx.Client, admin_token: str, **overrides: Any) -> dict[str, Any]:
+    body = {"name": "Green Tea", "category": f"t-{uuid.uuid4().hex[:8]}", "price": "2.50", "quantity": 10}
+    response = api.post("/api/products", json=body | overrides, headers=bearer(admin_token))
+    assert response.status_code == 201, response.text
+    product: dict[str, Any] = response.json()
+    return product
+
+
+def add_to_cart(api: httpx.Client, token: str, product_id: str, quantity: int = 1) -> httpx.Response:
+    return api.post(
+        "/cart-api/cart/items", json={"product_id": product_id, "quantity": quantity}, headers=bearer(token)
+    )
+
+
+def checkout(api: httpx.Client, token: str, key: str | None = None, body: Any = None) -> httpx.Response:
+    headers = bearer(token) | ({"Idempotency-Key": key} if key else {})
+    return api.post("/cart-api/cart/checkout", json=body, headers=headers)
+
+
+def stock_of(api: httpx.Client, admin_token: str, product_id: str) -> int:
+    quantity: int = api.get(f"/api/products/{product_id}", headers=bearer(admin_token)).json()["quantity"]
+    return quantity
+
+
+def cql(local_stack: LocalStack, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Read the test stack's Cassandra directly (what the API does not show: the outbox)."""
+    from cassandra.cluster import Cluster  # noqa: PLC0415 - slow import, only some tests need it
+
+    cluster = Cluster(["127.0.0.1"], port=local_stack.instance.cassandra_port, protocol_version=5)
+    try:
+        session = cluster.connect("store")
+        return list(session.execute(session.prepare(statement), params))
+    finally:
+        cluster.shutdown()

@@ -38,6 +38,7 @@ FUNCTIONS = {
     "users": "UsersFunctionName",
     "notifications": "NotificationsFunctionName",
     "order_workflow": "OrderWorkflowFunctionName",
+    "outbox_relay": "OutboxRelayFunctionName",
 }
 
 

@@ -390,6 +390,14 @@ class ProductRepository:
         """Give reserved units back (a cancelled order, a failed checkout)."""
         return self.change_stock(product_id, StockChange(adjust=units))
 
+    def release_if_exists(self, product_id: UUID, units: int) -> bool:
+        """Release, unless the product was deleted meanwhile (nothing to give back to)."""
+        try:
+            self.release(product_id, units)
+        except NotFound:
+            return False
+        return True
+
     def _quantity(self, product_id: UUID) -> int:
         # A plain read may be stale; the compare-and-set below catches that.
         row = self._db.execute("SELECT quantity FROM products WHERE id = ?", (product_id,)).one()

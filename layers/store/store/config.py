@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
 
+    # Order events (SNS `order-events`), published from the outbox. Unset: events
+    # stay pending in the outbox (tests use that to take SNS away).
+    order_events_topic_arn: str | None = None
+
     # The initial admin, created at deploy (storectl migrate) when both are set.
     bootstrap_admin_username: str | None = None
     bootstrap_admin_password: SecretStr | None = None

@@ -41,6 +41,11 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class Unprocessable(AppError):
+    status_code = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"

@@ -13,7 +13,8 @@ EventType = Literal["OrderCreated", "OrderStatusChanged"]
 
 
 class DomainEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # On the wire every field is present (defaults are filled in): the schema says so.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
 
     id: UUID = Field(default_factory=uuid.uuid4)
     type: EventType

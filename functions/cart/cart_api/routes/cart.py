@@ -1,0 +1,66 @@
+"""The signed-in user's own cart, and checkout. The user comes only from the token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Header, Request, Response
+
+from cart_api.dependencies import Carts, CheckoutService
+from store.auth import CurrentUser
+from store.cart import CartItemCreate, CartItemUpdate, CartPublic
+from store.checkout import CheckoutRequest, checkout_once
+from store.db import get_database
+from store.observability import count
+from store.orders import OrderPublic
+
+router = APIRouter(prefix="/cart", tags=["cart"])
+
+
+@router.get("", response_model=CartPublic)
+def show_cart(user: CurrentUser, carts: Carts) -> CartPublic:
+    return carts.show(user.id)
+
+
+@router.delete("", status_code=204)
+def clear_cart(user: CurrentUser, carts: Carts) -> Response:
+    carts.clear(user.id)
+    return Response(status_code=204)
+
+
+@router.post("/items", response_model=CartPublic, status_code=201)
+def add_item(user: CurrentUser, carts: Carts, item: CartItemCreate) -> CartPublic:
+    cart = carts.add(user.id, item)
+    count("items_added_to_cart_total", value=item.quantity)
+    return cart
+
+
+@router.put("/items/{item_id}", response_model=CartPublic)
+def update_item(user: CurrentUser, carts: Carts, item_id: UUID, change: CartItemUpdate) -> CartPublic:
+    return carts.update(user.id, item_id, change)
+
+
+@router.delete("/items/{item_id}", response_model=CartPublic)
+def remove_item(user: CurrentUser, carts: Carts, item_id: UUID) -> CartPublic:
+    """`item_id` is a line's id or its product's id."""
+    return carts.remove(user.id, item_id)
+
+
+@router.post("/checkout", response_model=OrderPublic, status_code=201)
+def checkout(
+    user: CurrentUser,
+    service: CheckoutService,
+    request: Request,
+    body: Annotated[CheckoutRequest | None, Body()] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+) -> OrderPublic:
+    context: Any = request.scope.get("aws.context")
+    return checkout_once(
+        service,
+        database=get_database(),
+        user_id=user.id,
+        request=body or CheckoutRequest(),
+        idempotency_key=idempotency_key,
+        context=context,
+    )

@@ -1,0 +1,394 @@
+"""Orders: the model, legal status transitions and storage.
+
+An order row (`orders`, by id) is the source of truth; `orders_by_user` and
+`orders_by_day` hold only keys for listing, newest first. An order is written
+with its listing keys and its `OrderCreated` outbox event in one logged batch,
+so either all of it exists or none. Its status changes only by compare-and-set
+(`UPDATE ... IF status = ?`), so of two concurrent changes exactly one wins.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from cassandra.query import BatchStatement, BatchType
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from store.catalog import ProductRepository
+from store.db import Database
+from store.errors import BadRequest, Conflict, NotFound
+from store.events import DomainEvent
+from store.observability import count, logger
+from store.outbox import Outbox, OutboxRelay
+
+OrderStatus = Literal["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]
+STATUSES: tuple[OrderStatus, ...] = ("CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED")
+Actor = Literal["user", "admin", "system"]
+
+# The lifecycle moves forward one step at a time; cancelling is possible until delivery.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    "CREATED": frozenset({"PROCESSING", "CANCELLED"}),
+    "PROCESSING": frozenset({"SHIPPING", "CANCELLED"}),
+    "SHIPPING": frozenset({"DELIVERED", "CANCELLED"}),
+    "DELIVERED": frozenset(),
+    "CANCELLED": frozenset(),
+}
+# Who may cancel in which status: a user until it ships, an admin until it is delivered.
+CANCELLABLE_BY_USER: frozenset[OrderStatus] = frozenset({"CREATED", "PROCESSING"})
+CANCELLABLE_BY_ADMIN: frozenset[OrderStatus] = frozenset({"CREATED", "PROCESSING", "SHIPPING"})
+
+MAX_LIMIT = 100
+# A listing filtered by status examines at most this many orders per request,
+# then hands back a cursor, so a rare status cannot make one request read everything.
+MAX_SCANNED = 2000
+ORDER_DAYS_SHARD = "all"
+
+
+def is_legal(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if not is_legal(current, target):
+        allowed = sorted(TRANSITIONS[current])
+        raise Conflict(
+            f"an order in status {current} cannot change to {target}",
+            details={"status": current, "allowed": allowed},
+        )
+
+
+def check_cancel(current: OrderStatus, *, by_admin: bool) -> None:
+    allowed = CANCELLABLE_BY_ADMIN if by_admin else CANCELLABLE_BY_USER
+    if current not in allowed:
+        raise Conflict(
+            f"an order in status {current} cannot be cancelled" + ("" if by_admin else " by its owner"),
+            details={"status": current, "cancellable_in": sorted(allowed)},
+        )
+
+
+class OrderItem(BaseModel):
+    product_id: UUID
+    name: str
+    price: Decimal
+    quantity: int
+
+
+class StatusChange(BaseModel):
+    status: OrderStatus
+    changed_at: datetime
+    changed_by: Actor
+    reason: str | None = None
+
+
+class OrderPublic(BaseModel):
+    id: UUID
+    user_id: UUID
+    items: list[OrderItem]
+    total: Decimal
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    status_history: list[StatusChange]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderPublic]
+    next_cursor: str | None
+
+
+class StatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+def order_total(items: Sequence[OrderItem]) -> Decimal:
+    return sum((item.price * item.quantity for item in items), Decimal("0.00"))
+
+
+def utc_ms(moment: datetime) -> datetime:
+    """Cassandra timestamps keep milliseconds: round so listing cursors compare equal."""
+    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# ---------------------------------------------------------------- cursors
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last order's creation time and id."""
+
+    created_at: datetime
+    order_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps({"c": self.created_at.isoformat(), "i": str(self.order_id)}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            return cls(created_at=_aware(datetime.fromisoformat(data["c"])), order_id=UUID(data["i"]))
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise BadRequest("cursor is not valid: pass the next_cursor of a previous page") from error
+
+
+# ---------------------------------------------------------------- repository
+
+_COLUMNS = "id, user_id, items, total, status, created_at, updated_at, status_history"
+
+
+def _to_public(row: Any) -> OrderPublic:
+    return OrderPublic(
+        id=row.id,
+        user_id=row.user_id,
+        items=[
+            OrderItem(product_id=i.product_id, name=i.name, price=i.price, quantity=i.quantity) for i in row.items or []
+        ],
+        total=row.total,
+        status=row.status,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        status_history=[
+            StatusChange(status=c.status, changed_at=_aware(c.changed_at), changed_by=c.changed_by, reason=c.reason)
+            for c in row.status_history or []
+        ],
+    )
+
+
+def _history_entry(change: StatusChange) -> tuple[Any, ...]:
+    return (change.status, change.changed_at, change.changed_by, change.reason)
+
+
+class OrderRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._outbox = Outbox(database)
+
+    # -- writes
+
+    def create_batch(self, order: OrderPublic, event: DomainEvent) -> BatchStatement:
+        """The order, its listing keys and its outbox event, as one logged batch."""
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch.add(
+            self._db.prepare(
+                "INSERT INTO orders (id, user_id, items, total, status, created_at, updated_at, status_history) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            (
+                order.id,
+                order.user_id,
+                [(i.product_id, i.name, i.price, i.quantity) for i in order.items],
+                order.total,
+                order.status,
+                order.created_at,
+                order.updated_at,
+                [_history_entry(change) for change in order.status_history],
+            ),
+        )
+        batch.add(
+            self._db.prepare("INSERT INTO orders_by_user (user_id, created_at, order_id) VALUES (?, ?, ?)"),
+            (order.user_id, order.created_at, order.id),
+        )
+        day = order.created_at.date()
+        batch.add(
+            self._db.prepare("INSERT INTO orders_by_day (day, created_at, order_id) VALUES (?, ?, ?)"),
+            (day, order.created_at, order.id),
+        )
+        batch.add(self._db.prepare("INSERT INTO order_days (shard, day) VALUES (?, ?)"), (ORDER_DAYS_SHARD, day))
+        self._outbox.add(batch, event)
+        return batch
+
+    def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic:
+        """Compare-and-set from the status the caller saw; 409 if it changed meanwhile."""
+        result = self._db.execute(
+            "UPDATE orders SET status = ?, updated_at = ?, status_history = status_history + ? "
+            "WHERE id = ? IF status = ?",
+            (change.status, change.changed_at, [_history_entry(change)], order.id, order.status),
+        )
+        if not result.was_applied:
+            current = getattr(result.one(), "status", None)
+            if current is None:
+                raise NotFound(f"order {order.id} does not exist")
+            raise Conflict(
+                f"order {order.id} changed meanwhile: it is now {current}",
+                details={"status": current},
+            )
+        return order.model_copy(
+            update={
+                "status": change.status,
+                "updated_at": change.changed_at,
+                "status_history": [*order.status_history, change],
+            }
+        )
+
+    def delete(self, order: OrderPublic) -> None:
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch.add(self._db.prepare("DELETE FROM orders WHERE id = ?"), (order.id,))
+        batch.add(
+            self._db.prepare("DELETE FROM orders_by_user WHERE user_id = ? AND created_at = ? AND order_id = ?"),
+            (order.user_id, order.created_at, order.id),
+        )
+        batch.add(
+            self._db.prepare("DELETE FROM orders_by_day WHERE day = ? AND created_at = ? AND order_id = ?"),
+            (order.created_at.date(), order.created_at, order.id),
+        )
+        self._db.execute(batch)
+
+    # -- reads
+
+    def get(self, order_id: UUID) -> OrderPublic | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM orders WHERE id = ?", (order_id,)).one()
+        return _to_public(row) if row is not None else None
+
+    def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, OrderPublic]:
+        statement = self._db.prepare(f"SELECT {_COLUMNS} FROM orders WHERE id = ?")
+        futures = [self._db.execute_async(statement, (order_id,)) for order_id in order_ids]
+        found = {}
+        for future in futures:
+            row = self._db.result(future).one()
+            if row is not None:
+                found[row.id] = _to_public(row)
+        return found
+
+    def list_for_user(
+        self, user_id: UUID, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None
+    ) -> OrderPage:
+        return self._page(self._user_keys(user_id, cursor), limit=limit, status=status)
+
+    def list_all(self, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None) -> OrderPage:
+        return self._page(self._all_keys(cursor), limit=limit, status=status)
+
+    def _user_keys(self, user_id: UUID, cursor: Cursor | None) -> Iterator[Cursor]:
+        if cursor is None:
+            rows = self._db.execute("SELECT created_at, order_id FROM orders_by_user WHERE user_id = ?", (user_id,))
+        else:
+            rows = self._db.execute(
+                "SELECT created_at, order_id FROM orders_by_user WHERE user_id = ? AND (created_at, order_id) < (?, ?)",
+                (user_id, cursor.created_at, cursor.order_id),
+            )
+        for row in rows:  # the driver fetches further pages as this iterates
+            yield Cursor(_aware(row.created_at), row.order_id)
+
+    def _all_keys(self, cursor: Cursor | None) -> Iterator[Cursor]:
+        start = cursor.created_at.date() if cursor else date.max
+        days = self._db.execute("SELECT day FROM order_days WHERE shard = ? AND day <= ?", (ORDER_DAYS_SHARD, start))
+        for day_row in list(days):
+            day = day_row.day.date()
+            if cursor is not None and day == start:
+                rows = self._db.execute(
+                    "SELECT created_at, order_id FROM orders_by_day WHERE day = ? AND (created_at, order_id) < (?, ?)",
+                    (day, cursor.created_at, cursor.order_id),
+                )
+            else:
+                rows = self._db.execute("SELECT created_at, order_id FROM orders_by_day WHERE day = ?", (day,))
+            for row in rows:
+                yield Cursor(_aware(row.created_at), row.order_id)
+
+    def _page(self, keys: Iterator[Cursor], *, limit: int, status: OrderStatus | None) -> OrderPage:
+        """Read orders in key order, `limit` at a time, keeping those of `status`."""
+        items: list[OrderPublic] = []
+        scanned = 0
+        last: Cursor | None = None
+        exhausted = False
+        while len(items) < limit and scanned < MAX_SCANNED:
+            chunk = [key for _, key in zip(range(limit), keys, strict=False)]
+            if not chunk:
+                exhausted = True
+                break
+            orders = self.get_many([key.order_id for key in chunk])
+            for key in chunk:
+                scanned += 1
+                last = key
+                order = orders.get(key.order_id)
+                if order is not None and (status is None or order.status == status):
+                    items.append(order)
+                    if len(items) == limit:
+                        break
+        next_cursor = None if exhausted or last is None else last.encode()
+        return OrderPage(items=items, next_cursor=next_cursor)
+
+
+def status_changed_event(order: OrderPublic, previous: OrderStatus) -> DomainEvent:
+    change = order.status_history[-1]
+    return DomainEvent(
+        type="OrderStatusChanged",
+        occurred_at=change.changed_at,
+        order_id=order.id,
+        user_id=order.user_id,
+        payload={"status": order.status, "previous_status": previous, "reason": change.reason},
+    )
+
+
+class OrderActions:
+    """What the orders API does to an order: who may see it, cancel it, move it."""
+
+    def __init__(self, database: Database, relay: OutboxRelay | None) -> None:
+        self._orders = OrderRepository(database)
+        self._products = ProductRepository(database)
+        self._outbox = Outbox(database)
+        self._relay = relay
+
+    def visible(self, order_id: UUID, *, user_id: UUID, is_admin: bool) -> OrderPublic:
+        """The order if the caller owns it or is an admin; 404 otherwise (not 403:
+        another user's order ids are not to be confirmed)."""
+        order = self._orders.get(order_id)
+        if order is None or (order.user_id != user_id and not is_admin):
+            raise NotFound(f"order {order_id} does not exist")
+        return order
+
+    def cancel(self, order_id: UUID, *, user_id: UUID, is_admin: bool, reason: str | None) -> OrderPublic:
+        order = self.visible(order_id, user_id=user_id, is_admin=is_admin)
+        check_cancel(order.status, by_admin=is_admin)
+        return self._move(order, "CANCELLED", "admin" if is_admin else "user", reason)
+
+    def set_status(self, order_id: UUID, update: StatusUpdate) -> OrderPublic:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist")
+        check_transition(order.status, update.status)
+        return self._move(order, update.status, "admin", update.reason)
+
+    def delete(self, order_id: UUID) -> None:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist")
+        self._orders.delete(order)
+
+    def _move(self, order: OrderPublic, target: OrderStatus, actor: Actor, reason: str | None) -> OrderPublic:
+        check_transition(order.status, target)
+        change = StatusChange(status=target, changed_at=utc_ms(datetime.now(UTC)), changed_by=actor, reason=reason)
+        # Only the winner of the compare-and-set goes on: a cancel releases stock once.
+        changed = self._orders.change_status(order, change)
+        if target == "CANCELLED":
+            for item in changed.items:
+                self._products.release_if_exists(item.product_id, item.quantity)
+        event = status_changed_event(changed, order.status)
+        self._outbox.write(event)
+        if self._relay is not None:
+            try:
+                self._relay.deliver(self._outbox.pending_event(event))
+            except Exception:
+                logger.warning("fast-path publish failed; left for the sweep", extra={"order_id": str(order.id)})
+        count("order_status_changes_total", status=target)
+        return changed
