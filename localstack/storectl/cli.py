@@ -38,6 +38,7 @@ FUNCTIONS = {
     "users": "UsersFunctionName",
     "notifications": "NotificationsFunctionName",
     "order_workflow": "OrderWorkflowFunctionName",
+    "order_starter": "OrderStarterFunctionName",
     "outbox_relay": "OutboxRelayFunctionName",
 }
 
