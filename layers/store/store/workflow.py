@@ -75,17 +75,15 @@ class LifetimeStats:
             (order.user_id, order.id, order.total, order.created_at, delivered_at),
         )
 
-    def of(self, user_id: UUID) -> tuple[int, Decimal, datetime | None]:
-        """(orders delivered, total spent, last order's creation time)."""
+    def of(self, user_id: UUID) -> tuple[dict[UUID, Decimal], datetime | None]:
+        """Every delivered order of the user with its total; the latest one's creation time."""
         rows = list(
             self._db.execute(
-                "SELECT total, created_at FROM user_lifetime_orders WHERE user_id = ?",
-                (user_id,),
+                "SELECT order_id, total, created_at FROM user_lifetime_orders WHERE user_id = ?", (user_id,)
             )
         )
-        total = sum((row.total for row in rows), Decimal("0.00"))
         last = max((row.created_at.replace(tzinfo=UTC) for row in rows), default=None)
-        return len(rows), total, last
+        return {row.order_id: row.total for row in rows}, last
 
 
 @dataclass(frozen=True)
@@ -138,8 +136,9 @@ class OrderWorkflow:
                 "order delivered",
                 extra={"order_id": str(order_id), "order_delivery_duration_seconds": duration},
             )
-            bucket = next((str(b) for b in DELIVERY_BUCKETS if duration <= b), "+Inf")
-            count("order_delivery_duration_seconds", le=bucket)
+            # EMF has no histograms: count the order in its seed bucket, as checkout does.
+            bucket = next((f"le_{b}" for b in DELIVERY_BUCKETS if duration <= b), f"gt_{DELIVERY_BUCKETS[-1]}")
+            count("order_delivery_duration_seconds", bucket=bucket)
         return Step(True, target)
 
     def compensate(self, order_id: UUID, cause: str) -> dict[str, Any]:
