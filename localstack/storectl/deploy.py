@@ -143,7 +143,11 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         instance,
         "sam deploy",
     )
-    return stack_outputs(instance)
+    outputs = stack_outputs(instance)
+    # Local stacks only: SES sends only from a verified address (on AWS, verify it once by hand).
+    if outputs.get("NotificationsSender"):
+        aws_client(instance, "ses").verify_email_identity(EmailAddress=outputs["NotificationsSender"])
+    return outputs
 
 
 def stack_outputs(instance: Instance) -> dict[str, str]:
