@@ -17,8 +17,10 @@ from storectl.instance import Instance
 T = TypeVar("T")
 
 # Template parameters of the test stack. The visibility timeout is small enough
-# that a poison message reaches the DLQ within a minute.
-TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15"}
+# that a poison message reaches the DLQ within a minute; the order lifecycle
+# runs at 1/50 of the seeds' timings (every wait at least 1 s: about 10-15 s
+# from payment to purge).
+TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15", "OrderTimeScale": "0.02"}
 
 
 class LocalStack:

@@ -6,6 +6,7 @@ storectl status             what runs, where
 storectl deploy             rebuild and redeploy after a code change
 storectl url                print only the API base URL
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
+storectl executions [ORDER] order lifecycle executions; one order's states with times
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from storectl import cassandra, deploy, emulator, stack
+from storectl import executions as lifecycle
 from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
 from storectl.instance import Instance, dev_instance
@@ -38,6 +40,7 @@ FUNCTIONS = {
     "users": "UsersFunctionName",
     "notifications": "NotificationsFunctionName",
     "order_workflow": "OrderWorkflowFunctionName",
+    "order_starter": "OrderStarterFunctionName",
     "outbox_relay": "OutboxRelayFunctionName",
 }
 
@@ -161,6 +164,47 @@ def parse_since(value: str) -> int:
         raise typer.BadParameter("use a number and a unit: 30s, 10m, 2h or 1d")
     seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
     return int((time.time() - seconds) * 1000)
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3] if moment else "-"
+
+
+@app.command()
+def executions(
+    order_id: Annotated[str | None, typer.Argument(help="an order id: its states with enter/exit times")] = None,
+    limit: Annotated[int, typer.Option(help="how many recent executions to list")] = 20,
+) -> None:
+    """Order lifecycle executions (Step Functions): recent ones, or one order's states."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    machine = deploy.stack_outputs(instance)["OrderLifecycleStateMachineArn"]
+    client = emulator.aws_client(instance, "stepfunctions")
+    if order_id is None:
+        listed = client.list_executions(stateMachineArn=machine, maxResults=limit)["executions"]
+        if not listed:
+            console.print("[dim]no executions yet: place an order[/dim]")
+        for item in listed:
+            console.print(
+                f"{item['name']}  {item['status']:<9}  started {_time(item['startDate'])}"
+                f"  stopped {_time(item.get('stopDate'))}",
+                markup=False,
+            )
+        return
+    arn = lifecycle.execution_arn(machine, order_id)
+    try:
+        description = client.describe_execution(executionArn=arn)
+    except client.exceptions.ExecutionDoesNotExist as error:
+        raise StoreCtlError(f"no execution for order {order_id}", "list them with `storectl executions`") from error
+    spans = lifecycle.timeline(lifecycle.history(client, arn))
+    current = lifecycle.current_state(spans)
+    console.print(f"order {order_id}: {description['status']}" + (f", in {current}" if current else ""), markup=False)
+    for span in spans:
+        took = f"{span.seconds:.3f} s" if span.seconds is not None else "(current)"
+        console.print(
+            f"  {span.name:<20} entered {_time(span.entered)}  exited {_time(span.exited)}  {took}", markup=False
+        )
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,8 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         "Stage": "local",
         "CassandraHosts": instance.cassandra_hosts,
         "CassandraPort": str(instance.cassandra_port),
+        # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
+        **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),
         **(parameters or {}),
     }
     _run(
@@ -140,7 +143,11 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         instance,
         "sam deploy",
     )
-    return stack_outputs(instance)
+    outputs = stack_outputs(instance)
+    # Local stacks only: SES sends only from a verified address (on AWS, verify it once by hand).
+    if outputs.get("NotificationsSender"):
+        aws_client(instance, "ses").verify_email_identity(EmailAddress=outputs["NotificationsSender"])
+    return outputs
 
 
 def stack_outputs(instance: Instance) -> dict[str, str]:

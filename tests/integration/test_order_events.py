@@ -60,7 +60,12 @@ def test_poison_message_lands_in_the_dead_letter_queue(local_stack: LocalStack) 
     sqs = local_stack.client("sqs")
     dlq_url = local_stack.outputs["NotificationsDeadLetterQueueUrl"]
     poison = json.dumps({"type": "OrderStatusChanged", "order_id": "not-a-uuid", "marker": str(uuid.uuid4())})
-    local_stack.client("sns").publish(TopicArn=local_stack.outputs["OrderEventsTopicArn"], Message=poison)
+    local_stack.client("sns").publish(
+        TopicArn=local_stack.outputs["OrderEventsTopicArn"],
+        Message=poison,
+        # The notifications subscription's filter policy lets only order events through.
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderStatusChanged"}},
+    )
 
     def poison_in_dlq() -> dict[str, Any] | None:
         for message in sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(

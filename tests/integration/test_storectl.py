@@ -48,3 +48,32 @@ def test_logs_rejects_an_unknown_function() -> None:
     result = CliRunner().invoke(app, ["logs", "inventory"])
     assert result.exit_code != 0
     assert "unknown function" in result.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_executions_show_an_orders_states_with_times(api: httpx.Client, admin_token: str) -> None:
+    from support import add_to_cart, bearer, checkout, create_product, new_user  # noqa: PLC0415
+
+    _, token = new_user(api)
+    product = create_product(api, admin_token, price="2.13")  # declined: a short execution
+    assert add_to_cart(api, token, product["id"]).status_code == 201
+    order_id = checkout(api, token).json()["id"]
+    eventually(
+        lambda: api.get(f"/order-api/orders/{order_id}", headers=bearer(token)).json()["status"] == "CANCELLED",
+        timeout=60,
+        what="the declined order",
+    )
+
+    def shown() -> str | None:
+        result = CliRunner().invoke(app, ["executions", order_id])
+        assert result.exit_code == 0, result.output
+        return result.output if "SUCCEEDED" in result.output else None
+
+    output = eventually(shown, timeout=30, what="the finished execution")
+    for state in ("WaitBeforePayment", "AuthorizePayment", "PaymentDecision", "Decline", "Declined"):
+        assert state in output
+    assert "entered" in output
+    assert "exited" in output
+    listing = CliRunner().invoke(app, ["executions"])
+    assert listing.exit_code == 0, listing.output
+    assert order_id in listing.output

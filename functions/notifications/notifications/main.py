@@ -8,22 +8,37 @@ batch is processed.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from store.channels import Channel, SesEmail, SnsSms, send_all
 from store.db import get_database
 from store.events import DomainEvent
 from store.idempotency import ProcessedEvents
 from store.notifications import NotificationInbox, render_message
-from store.observability import logger, metrics
+from store.observability import count, logger, metrics
+from store.users import UserRepository
 
 CONSUMER = "notifications"
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _language() -> str:
+    """The language of the messages (template parameter NotificationsLanguage: en or ru)."""
+    return os.environ.get("NOTIFICATIONS_LANGUAGE", "en")
+
+
+@lru_cache(maxsize=1)
+def _channels() -> list[Channel]:
+    """Email when a sender is configured (NOTIFICATIONS_SENDER, verified in SES); SMS always."""
+    sender = os.environ.get("NOTIFICATIONS_SENDER")
+    return [*([SesEmail(sender)] if sender else []), SnsSms()]
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -34,11 +49,16 @@ def handle_record(record: SQSRecord) -> None:
         logger.info("duplicate event skipped", extra={"event_id": str(event.id)})
         return
     try:
-        NotificationInbox(database).add(event.user_id, event, render_message(event))
+        message = render_message(event, _language())
+        NotificationInbox(database).add(event.user_id, event, message)
     except Exception:
         processed.release(event.id)
+        count("notifications_sent_total", channel="inbox", outcome="failed")
         raise
-    metrics.add_metric(name="notifications_sent_total", unit=MetricUnit.Count, value=1)
+    count("notifications_sent_total", channel="inbox", outcome="sent")
+    user = UserRepository(database).get(event.user_id)
+    if user is not None:
+        send_all(_channels(), user, message, _language())
     logger.info("notification stored", extra={"event_id": str(event.id), "order_id": str(event.order_id)})
 
 

@@ -1,30 +1,57 @@
 """Task handlers of the order lifecycle state machine.
 
-The state machine passes `{"task": NAME, ...}`; each task returns data that the
-machine branches on (business outcomes are data, not exception names, which
-are not preserved by every Step Functions implementation).
+The state machine passes `{"task": NAME, "order_id": ..., ...}`; each task
+returns data that the machine branches on (business outcomes are data, not
+exception names, which not every Step Functions implementation preserves).
+The logic lives in `store.workflow`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from store.config import get_settings
 from store.db import get_database
 from store.observability import logger
+from store.orders import OrderActions
+from store.outbox import relay_for
+from store.payments import PaymentLedger, SimulatedProvider
+from store.workflow import OrderWorkflow
 
-Task = Callable[[dict[str, Any]], dict[str, Any]]
+Task = Callable[[OrderWorkflow, dict[str, Any]], dict[str, Any]]
 
 
-def check_dependencies(payload: dict[str, Any]) -> dict[str, Any]:
-    get_database().ping()
-    return {"order_id": payload.get("order_id"), "cassandra": "up", "checked_at": datetime.now(UTC).isoformat()}
+@lru_cache(maxsize=1)
+def _workflow() -> OrderWorkflow:
+    database = get_database()
+    payments = PaymentLedger(database, SimulatedProvider.from_environment())
+    actions = OrderActions(database, relay_for(database, get_settings()), payments=payments)
+    return OrderWorkflow(database, actions, payments)
 
 
-TASKS: dict[str, Task] = {"check_dependencies": check_dependencies}
+def _order_id(payload: dict[str, Any]) -> UUID:
+    return UUID(str(payload["order_id"]))
+
+
+TASKS: dict[str, Task] = {
+    "authorize_payment": lambda flow, p: flow.authorize_payment(_order_id(p)),
+    "transition": lambda flow, p: flow.transition(_order_id(p), p["expected"], p["target"], p.get("reason")).as_dict(),
+    "compensate": lambda flow, p: flow.compensate(_order_id(p), _cause(p.get("error"))),
+    "reconcile": lambda flow, p: flow.reconcile(_order_id(p)),
+    "purge": lambda flow, p: flow.purge(_order_id(p)),
+}
+
+
+def _cause(error: Any) -> str:
+    """A short reason from a caught error (`{"Error", "Cause"}`)."""
+    if isinstance(error, dict):
+        return str(error.get("Error") or "error")
+    return "error"
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -33,4 +60,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if task is None:
         raise ValueError(f"unknown task {event.get('task')!r}; known: {sorted(TASKS)}")
     logger.append_keys(order_id=event.get("order_id"), task=event["task"])
-    return task(event)
+    return task(_workflow(), event)

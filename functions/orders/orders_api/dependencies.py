@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated
 
@@ -9,8 +10,10 @@ from fastapi import Depends
 
 from store.config import get_settings
 from store.db import Database, get_database
-from store.orders import OrderActions, OrderRepository
+from store.orders import OrderActions, OrderRepository, WorkflowControl
 from store.outbox import OutboxRelay, relay_for
+from store.payments import PaymentLedger, SimulatedProvider
+from store.workflow import StepFunctionsControl
 
 
 @lru_cache(maxsize=1)
@@ -19,12 +22,19 @@ def _relay() -> OutboxRelay | None:
     return relay_for(get_database(), get_settings())
 
 
+@lru_cache(maxsize=1)
+def _workflow() -> WorkflowControl | None:
+    arn = os.environ.get("ORDER_STATE_MACHINE_ARN")
+    return StepFunctionsControl(arn) if arn else None
+
+
 def _orders(database: Annotated[Database, Depends(get_database)]) -> OrderRepository:
     return OrderRepository(database)
 
 
 def _actions(database: Annotated[Database, Depends(get_database)]) -> OrderActions:
-    return OrderActions(database, _relay())
+    payments = PaymentLedger(database, SimulatedProvider.from_environment())
+    return OrderActions(database, _relay(), payments=payments, workflow=_workflow())
 
 
 Orders = Annotated[OrderRepository, Depends(_orders)]

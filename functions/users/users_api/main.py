@@ -1,7 +1,9 @@
 """The `users` function: FastAPI routes under `/user-api`, served through API Gateway."""
 
 from store.http import create_app, lambda_handler
-from users_api.routes import admin, auth, me
+from users_api.routes import admin, auth, me, notifications
 
-app = create_app(service="users", prefix="/user-api", routers=[auth.router, me.router, admin.router])
+app = create_app(
+    service="users", prefix="/user-api", routers=[auth.router, me.router, notifications.router, admin.router]
+)
 handler = lambda_handler(app)

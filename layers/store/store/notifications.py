@@ -1,4 +1,5 @@
-"""User notifications: message templates and the per-user inbox."""
+"""User notifications: message templates (English, Russian) and the per-user
+inbox, newest first, of which the last INBOX_SIZE are kept."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from cassandra.util import datetime_from_uuid1
 
 from store.db import Database
 from store.events import DomainEvent
+
+INBOX_SIZE = 100
+LANGUAGES = ("en", "ru")
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
@@ -39,8 +43,9 @@ class Notification:
 
 
 class NotificationInbox:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, size: int = INBOX_SIZE) -> None:
         self._db = database
+        self._size = size
 
     def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
         self._db.execute(
@@ -48,8 +53,22 @@ class NotificationInbox:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, uuid.uuid1(), event.id, event.type, event.order_id, message),
         )
+        self._trim(user_id)
 
-    def latest(self, user_id: UUID, limit: int = 100) -> list[Notification]:
+    def _trim(self, user_id: UUID) -> None:
+        """Keep the newest `size`: one range delete of everything older (reads keys only)."""
+        keys = list(
+            self._db.execute(
+                "SELECT created_at FROM notifications_by_user WHERE user_id = ? LIMIT ?", (user_id, self._size + 1)
+            )
+        )
+        if len(keys) > self._size:
+            self._db.execute(
+                "DELETE FROM notifications_by_user WHERE user_id = ? AND created_at <= ?",
+                (user_id, keys[-1].created_at),
+            )
+
+    def latest(self, user_id: UUID, limit: int = INBOX_SIZE) -> list[Notification]:
         rows = self._db.execute(
             "SELECT created_at, event_id, event_type, order_id, message "
             "FROM notifications_by_user WHERE user_id = ? LIMIT ?",

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
@@ -28,6 +28,9 @@ from store.errors import BadRequest, Conflict, NotFound
 from store.events import DomainEvent
 from store.observability import count, logger
 from store.outbox import Outbox, OutboxRelay
+
+if TYPE_CHECKING:
+    from store.payments import PaymentLedger
 
 OrderStatus = Literal["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]
 STATUSES: tuple[OrderStatus, ...] = ("CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED")
@@ -41,6 +44,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     "DELIVERED": frozenset(),
     "CANCELLED": frozenset(),
 }
+FINAL_STATUSES: frozenset[OrderStatus] = frozenset({"DELIVERED", "CANCELLED"})
 # Who may cancel in which status: a user until it ships, an admin until it is delivered.
 CANCELLABLE_BY_USER: frozenset[OrderStatus] = frozenset({"CREATED", "PROCESSING"})
 CANCELLABLE_BY_ADMIN: frozenset[OrderStatus] = frozenset({"CREATED", "PROCESSING", "SHIPPING"})
@@ -340,14 +344,30 @@ def status_changed_event(order: OrderPublic, previous: OrderStatus) -> DomainEve
     )
 
 
-class OrderActions:
-    """What the orders API does to an order: who may see it, cancel it, move it."""
+class WorkflowControl(Protocol):
+    """Stops an order's lifecycle execution (Step Functions in the functions)."""
 
-    def __init__(self, database: Database, relay: OutboxRelay | None) -> None:
+    def stop(self, order_id: UUID, cause: str) -> None: ...
+
+
+class OrderActions:
+    """What is done to an order: who may see it, cancel it, move it. The orders
+    API and the lifecycle workflow both change statuses only through `move`."""
+
+    def __init__(
+        self,
+        database: Database,
+        relay: OutboxRelay | None,
+        *,
+        payments: PaymentLedger | None = None,
+        workflow: WorkflowControl | None = None,
+    ) -> None:
         self._orders = OrderRepository(database)
         self._products = ProductRepository(database)
         self._outbox = Outbox(database)
         self._relay = relay
+        self._payments = payments
+        self._workflow = workflow
 
     def visible(self, order_id: UUID, *, user_id: UUID, is_admin: bool) -> OrderPublic:
         """The order if the caller owns it or is an admin; 404 otherwise (not 403:
@@ -360,14 +380,14 @@ class OrderActions:
     def cancel(self, order_id: UUID, *, user_id: UUID, is_admin: bool, reason: str | None) -> OrderPublic:
         order = self.visible(order_id, user_id=user_id, is_admin=is_admin)
         check_cancel(order.status, by_admin=is_admin)
-        return self._move(order, "CANCELLED", "admin" if is_admin else "user", reason)
+        return self.move(order, "CANCELLED", "admin" if is_admin else "user", reason)
 
     def set_status(self, order_id: UUID, update: StatusUpdate) -> OrderPublic:
         order = self._orders.get(order_id)
         if order is None:
             raise NotFound(f"order {order_id} does not exist")
         check_transition(order.status, update.status)
-        return self._move(order, update.status, "admin", update.reason)
+        return self.move(order, update.status, "admin", update.reason)
 
     def delete(self, order_id: UUID) -> None:
         order = self._orders.get(order_id)
@@ -375,7 +395,9 @@ class OrderActions:
             raise NotFound(f"order {order_id} does not exist")
         self._orders.delete(order)
 
-    def _move(self, order: OrderPublic, target: OrderStatus, actor: Actor, reason: str | None) -> OrderPublic:
+    def move(self, order: OrderPublic, target: OrderStatus, actor: Actor, reason: str | None) -> OrderPublic:
+        """Compare-and-set `order` (as the caller saw it) to `target`, then publish
+        `OrderStatusChanged`. 409 if the order changed meanwhile."""
         check_transition(order.status, target)
         change = StatusChange(status=target, changed_at=utc_ms(datetime.now(UTC)), changed_by=actor, reason=reason)
         # Only the winner of the compare-and-set goes on: a cancel releases stock once.
@@ -383,6 +405,16 @@ class OrderActions:
         if target == "CANCELLED":
             for item in changed.items:
                 self._products.release_if_exists(item.product_id, item.quantity)
+            if self._payments is not None:
+                self._payments.refund(order.id)
+            # A person's cancel ends the lifecycle execution; the workflow's own
+            # cancels (decline, compensation) come from inside it.
+            if self._workflow is not None and actor != "system":
+                try:
+                    self._workflow.stop(order.id, f"order cancelled by {actor}")
+                except Exception:
+                    # Its next step's compare-and-set fails and it ends anyway.
+                    logger.warning("stopping the lifecycle execution failed", extra={"order_id": str(order.id)})
         event = status_changed_event(changed, order.status)
         self._outbox.write(event)
         if self._relay is not None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from store.auth import CurrentUser
+from store.profile import DatabaseSources, Profile, build_profile
 from store.users import ProfileUpdate, UserPublic, update_profile
-from users_api.dependencies import Users
+from users_api.dependencies import DatabaseDep, Users
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -20,3 +21,10 @@ def read_me(principal: CurrentUser) -> UserPublic:
 def update_me(data: ProfileUpdate, principal: CurrentUser, users: Users) -> UserPublic:
     """Only the fields sent change; a new `password` needs `current_password`."""
     return update_profile(users, principal.user, data).public()
+
+
+@router.get("/profile", response_model=Profile)
+def my_profile(principal: CurrentUser, database: DatabaseDep) -> Profile:
+    """The user, cart, orders and statistics, read in parallel; a source that
+    fails is named in `unavailable` and the rest is still answered."""
+    return build_profile(principal.user.public(), DatabaseSources(database))

@@ -1,0 +1,149 @@
+"""The user profile: the user, their cart, their orders and statistics,
+gathered from independent sources in parallel. A source that fails or is slow
+(over `timeout`) is left out and named in `unavailable`, and the statistics
+that need it are null: the rest of the profile is still answered."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from store.cart import CartPublic, CartRepository
+from store.db import Database
+from store.observability import count, logger
+from store.orders import OrderPublic, OrderRepository
+from store.users import UserPublic
+from store.workflow import LifetimeStats
+
+Source = Literal["cart", "orders", "lifetime"]
+SOURCES: tuple[Source, ...] = ("cart", "orders", "lifetime")
+PROFILE_ORDERS = 100
+DEFAULT_TIMEOUT = 3.0
+
+
+class Lifetime(BaseModel):
+    """Delivered orders, kept after they are purged from the active views."""
+
+    orders: dict[UUID, Decimal]
+    last_order_date: datetime | None
+
+
+class Statistics(BaseModel):
+    total_orders: int | None
+    cart_items_count: int | None
+    cart_total_value: Decimal | None
+    total_spent: Decimal | None
+    last_order_date: datetime | None
+
+
+class Profile(BaseModel):
+    user: UserPublic
+    cart: CartPublic | None
+    orders: list[OrderPublic] | None
+    statistics: Statistics
+    unavailable: list[Source]
+
+
+class ProfileSources(Protocol):
+    def cart(self, user_id: UUID) -> CartPublic: ...
+
+    def orders(self, user_id: UUID) -> list[OrderPublic]: ...
+
+    def lifetime(self, user_id: UUID) -> Lifetime: ...
+
+
+class SourceFault(RuntimeError):
+    """A source switched off by STORE_FAULTS (local stage only), to exercise degradation."""
+
+
+class DatabaseSources:
+    def __init__(self, database: Database) -> None:
+        self._carts = CartRepository(database)
+        self._orders = OrderRepository(database)
+        self._lifetime = LifetimeStats(database)
+        # Fault injection for tests and demos of degradation, never outside local.
+        local = os.environ.get("STORE_STAGE", "local") == "local"
+        self._faults = set(os.environ.get("STORE_FAULTS", "").split(",")) if local else set()
+
+    def _check(self, name: str) -> None:
+        if f"profile.{name}" in self._faults:
+            raise SourceFault(f"profile source {name} is switched off (STORE_FAULTS)")
+
+    def cart(self, user_id: UUID) -> CartPublic:
+        self._check("cart")
+        return self._carts.show(user_id)
+
+    def orders(self, user_id: UUID) -> list[OrderPublic]:
+        self._check("orders")
+        return self._orders.list_for_user(user_id, limit=PROFILE_ORDERS).items
+
+    def lifetime(self, user_id: UUID) -> Lifetime:
+        self._check("lifetime")
+        totals, last = self._lifetime.of(user_id)
+        return Lifetime(orders=totals, last_order_date=last)
+
+
+# Threads for the sources: shared by the requests of one process.
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="profile")
+
+
+def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DEFAULT_TIMEOUT) -> Profile:
+    futures: dict[Source, Future[Any]] = {
+        "cart": _POOL.submit(sources.cart, user.id),
+        "orders": _POOL.submit(sources.orders, user.id),
+        "lifetime": _POOL.submit(sources.lifetime, user.id),
+    }
+    deadline = time.monotonic() + timeout
+    results: dict[Source, Any] = {}
+    unavailable: list[Source] = []
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            unavailable.append(name)
+            logger.warning("profile source timed out", extra={"source": name})
+        except Exception as error:
+            unavailable.append(name)
+            logger.warning("profile source failed", extra={"source": name, "error": repr(error)})
+    for name in unavailable:
+        count("profile_source_unavailable_total", source=name)
+    cart: CartPublic | None = results.get("cart")
+    orders: list[OrderPublic] | None = results.get("orders")
+    lifetime: Lifetime | None = results.get("lifetime")
+    return Profile(
+        user=user,
+        cart=cart,
+        orders=orders,
+        statistics=statistics(cart, orders, lifetime),
+        unavailable=unavailable,
+    )
+
+
+def statistics(cart: CartPublic | None, orders: list[OrderPublic] | None, lifetime: Lifetime | None) -> Statistics:
+    """Each figure is null when a source it needs is unavailable. Orders count
+    once whether active, purged (lifetime) or both; cancelled orders are not spent."""
+    total_orders = total_spent = last = None
+    if orders is not None and lifetime is not None:
+        spent = dict(lifetime.orders)
+        spent.update({order.id: order.total for order in orders if order.status != "CANCELLED"})
+        total_orders = len({order.id for order in orders} | set(lifetime.orders))
+        total_spent = sum(spent.values(), Decimal("0.00"))
+        dates = [order.created_at for order in orders]
+        if lifetime.last_order_date is not None:
+            dates.append(lifetime.last_order_date.astimezone(UTC))
+        last = max(dates, default=None)
+    return Statistics(
+        total_orders=total_orders,
+        cart_items_count=cart.items_count if cart is not None else None,
+        cart_total_value=cart.total if cart is not None else None,
+        total_spent=total_spent,
+        last_order_date=last,
+    )
