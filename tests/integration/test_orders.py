@@ -21,6 +21,27 @@ def place_order(api: httpx.Client, admin_token: str, token: str, quantity: int =
     return order
 
 
+def hold_lifecycle(local_stack: LocalStack, api: httpx.Client, admin_token: str, order_id: str) -> None:
+    """Stop the order's lifecycle execution, so that only this test moves the order.
+    (At the test stack's time scale the workflow moves it after about a second.)"""
+    sfn = local_stack.client("stepfunctions")
+    machine = local_stack.outputs["OrderLifecycleStateMachineArn"]
+    execution = f"{machine.replace(':stateMachine:', ':execution:')}:{order_id}"
+
+    def started() -> bool:
+        try:
+            sfn.describe_execution(executionArn=execution)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            return False
+        return True
+
+    eventually(started, timeout=60, interval=0.1, what=f"the lifecycle of {order_id} to start")
+    sfn.stop_execution(executionArn=execution, cause="held by a test of the orders API")
+    status = api.get(f"/order-api/orders/{order_id}", headers=bearer(admin_token)).json()["status"]
+    if status != "CREATED":
+        pytest.fail(f"the lifecycle moved order {order_id} to {status} before the test could hold it")
+
+
 def set_status(api: httpx.Client, admin_token: str, order_id: str, status: str) -> httpx.Response:
     return api.put(f"/order-api/orders/{order_id}/status", json={"status": status}, headers=bearer(admin_token))
 
@@ -52,10 +73,13 @@ def test_another_users_order_is_404(api: httpx.Client, admin_token: str, user_to
     assert api.get("/order-api/orders", params={"user_id": owner_id}, headers=bearer(other)).json()["items"] == []
 
 
-def test_owner_cancels_and_the_stock_comes_back(api: httpx.Client, admin_token: str, user_token: str) -> None:
+def test_owner_cancels_and_the_stock_comes_back(
+    local_stack: LocalStack, api: httpx.Client, admin_token: str, user_token: str
+) -> None:
     product = create_product(api, admin_token, quantity=5)
     add_to_cart(api, user_token, product["id"], 3)
     order = checkout(api, user_token).json()
+    hold_lifecycle(local_stack, api, admin_token, order["id"])
     assert stock_of(api, admin_token, product["id"]) == 2
 
     cancelled = api.put(
@@ -76,11 +100,12 @@ def test_owner_cancels_and_the_stock_comes_back(api: httpx.Client, admin_token: 
 
 
 def test_admin_moves_an_order_along_legal_transitions_only(
-    api: httpx.Client, admin_token: str, user_token: str
+    local_stack: LocalStack, api: httpx.Client, admin_token: str, user_token: str
 ) -> None:
     product = create_product(api, admin_token, quantity=4)
     add_to_cart(api, user_token, product["id"], 2)
     order = checkout(api, user_token).json()
+    hold_lifecycle(local_stack, api, admin_token, order["id"])
     url = f"/order-api/orders/{order['id']}"
 
     illegal = set_status(api, admin_token, order["id"], "DELIVERED")
@@ -98,10 +123,13 @@ def test_admin_moves_an_order_along_legal_transitions_only(
     assert [c["status"] for c in history] == ["CREATED", "PROCESSING", "SHIPPING", "CANCELLED"]
 
 
-def test_concurrent_cancels_release_the_stock_once(api: httpx.Client, admin_token: str, user_token: str) -> None:
+def test_concurrent_cancels_release_the_stock_once(
+    local_stack: LocalStack, api: httpx.Client, admin_token: str, user_token: str
+) -> None:
     product = create_product(api, admin_token, quantity=3)
     add_to_cart(api, user_token, product["id"], 3)
     order = checkout(api, user_token).json()
+    hold_lifecycle(local_stack, api, admin_token, order["id"])
     tokens = [user_token, admin_token] * 3
     with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
         responses = list(
