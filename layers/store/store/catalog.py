@@ -216,14 +216,10 @@ class ProductRepository:
 
     def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, ProductPublic]:
         """Products by id, read concurrently (one partition each)."""
-        statement = self._db.prepare(f"SELECT {_COLUMNS} FROM products WHERE id = ?")
-        futures = [self._db.execute_async(statement, (product_id,)) for product_id in product_ids]
-        found = {}
-        for future in futures:
-            row = self._db.result(future).one()
-            if row is not None:
-                found[row.id] = _to_public(row)
-        return found
+        results = self._db.execute_concurrently(
+            f"SELECT {_COLUMNS} FROM products WHERE id = ?", [(product_id,) for product_id in product_ids]
+        )
+        return {row.id: _to_public(row) for result in results if (row := result.one()) is not None}
 
     def categories(self) -> list[CategoryInfo]:
         rows = self._db.execute("SELECT category, products FROM category_counts WHERE shard = ?", ("all",))

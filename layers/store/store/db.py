@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -117,6 +118,13 @@ class Database:
         )
         future.started_at = time.perf_counter()
         return future
+
+    def execute_concurrently(self, cql: str, params: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """One statement with many parameter sets (e.g. one partition each), all in
+        flight at once; results in the order of `params`."""
+        statement = self.prepare(cql)
+        futures = [self.execute_async(statement, values) for values in params]
+        return [self.result(future) for future in futures]
 
     def result(self, future: ResponseFuture) -> Any:
         """Wait for a statement started by `execute_async`; records its span and duration."""

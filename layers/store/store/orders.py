@@ -266,14 +266,10 @@ class OrderRepository:
         return _to_public(row) if row is not None else None
 
     def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, OrderPublic]:
-        statement = self._db.prepare(f"SELECT {_COLUMNS} FROM orders WHERE id = ?")
-        futures = [self._db.execute_async(statement, (order_id,)) for order_id in order_ids]
-        found = {}
-        for future in futures:
-            row = self._db.result(future).one()
-            if row is not None:
-                found[row.id] = _to_public(row)
-        return found
+        results = self._db.execute_concurrently(
+            f"SELECT {_COLUMNS} FROM orders WHERE id = ?", [(order_id,) for order_id in order_ids]
+        )
+        return {row.id: _to_public(row) for result in results if (row := result.one()) is not None}
 
     def list_for_user(
         self, user_id: UUID, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None
