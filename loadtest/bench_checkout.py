@@ -24,20 +24,7 @@ from typing import Any
 
 import httpx
 
-from benchkit import report, throwaway_stack, timed_ms
-
-PASSWORD = "a-benchmark-password"  # noqa: S105 - a throwaway account on a throwaway stack
-
-
-def expect(response: httpx.Response, status: int) -> httpx.Response:
-    if response.status_code != status:
-        raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
-    return response
-
-
-def token(client: httpx.Client, username: str, password: str) -> dict[str, str]:
-    body = expect(client.post("/user-api/login", json={"username": username, "password": password}), 200).json()
-    return {"Authorization": f"Bearer {body['access_token']}"}
+from benchkit import BENCH_PASSWORD, expect, login, report, throwaway_stack, timed_ms
 
 
 def main() -> None:
@@ -47,10 +34,10 @@ def main() -> None:
     n = args.requests
 
     with throwaway_stack() as (_, result), httpx.Client(base_url=result.api_url, timeout=60) as client:
-        admin = token(client, "swagger_admin", "admin123")
+        admin = login(client, "swagger_admin", "admin123")
         username = f"bench_{uuid.uuid4().hex[:12]}"
-        expect(client.post("/user-api/register", json={"username": username, "password": PASSWORD}), 201)
-        user = token(client, username, PASSWORD)
+        expect(client.post("/user-api/register", json={"username": username, "password": BENCH_PASSWORD}), 201)
+        user = login(client, username, BENCH_PASSWORD)
         products = [
             expect(
                 client.post(

@@ -26,27 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from benchkit import report, throwaway_stack, timed_ms
+from benchkit import BENCH_PASSWORD, expect, login, report, throwaway_stack, timed_ms
 
-PASSWORD = "a-benchmark-password"  # noqa: S105 - a throwaway account on a throwaway stack
 FINAL = {"DELIVERED", "CANCELLED", "PURGED"}
-
-
-def expect(response: httpx.Response, status: int) -> httpx.Response:
-    if response.status_code != status:
-        raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
-    return response
-
-
-def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
-    body = expect(client.post("/user-api/login", json={"username": username, "password": password}), 200).json()
-    return {"Authorization": f"Bearer {body['access_token']}"}
 
 
 def shopper(client: httpx.Client, product_id: str) -> dict[str, str]:
     username = f"bench_{uuid.uuid4().hex[:12]}"
-    expect(client.post("/user-api/register", json={"username": username, "password": PASSWORD}), 201)
-    headers = login(client, username, PASSWORD)
+    expect(client.post("/user-api/register", json={"username": username, "password": BENCH_PASSWORD}), 201)
+    headers = login(client, username, BENCH_PASSWORD)
     expect(client.post("/cart-api/cart/items", json={"product_id": product_id, "quantity": 1}, headers=headers), 201)
     return headers
 

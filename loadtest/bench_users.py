@@ -19,16 +19,8 @@ import uuid
 
 import httpx
 
-from benchkit import report, throwaway_stack, timed_ms
+from benchkit import BENCH_PASSWORD, expect, report, throwaway_stack, timed_ms
 from store.security import hash_password, verify_password
-
-PASSWORD = "a-benchmark-password"  # noqa: S105 - a throwaway account on a throwaway stack
-
-
-def expect(response: httpx.Response, status: int) -> httpx.Response:
-    if response.status_code != status:
-        raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
-    return response
 
 
 def main() -> None:
@@ -38,23 +30,25 @@ def main() -> None:
     n = args.requests
 
     print(f"{'':34} {'median':>8} {'p99':>8}")
-    hashed = hash_password(PASSWORD)
-    report("argon2id hash (in process)", [timed_ms(lambda: hash_password(PASSWORD)) for _ in range(n)])
-    report("argon2id verify (in process)", [timed_ms(lambda: verify_password(hashed, PASSWORD)) for _ in range(n)])
+    hashed = hash_password(BENCH_PASSWORD)
+    report("argon2id hash (in process)", [timed_ms(lambda: hash_password(BENCH_PASSWORD)) for _ in range(n)])
+    report(
+        "argon2id verify (in process)", [timed_ms(lambda: verify_password(hashed, BENCH_PASSWORD)) for _ in range(n)]
+    )
 
     with throwaway_stack() as (_, result), httpx.Client(base_url=result.api_url, timeout=60) as client:
         names = [f"bench_{uuid.uuid4().hex[:12]}" for _ in range(n + 1)]
         # The first call of each route warms its function (cold start); not counted.
-        expect(client.post("/user-api/register", json={"username": names[0], "password": PASSWORD}), 201)
+        expect(client.post("/user-api/register", json={"username": names[0], "password": BENCH_PASSWORD}), 201)
         register = [
             timed_ms(
                 lambda name=name: expect(  # type: ignore[misc]
-                    client.post("/user-api/register", json={"username": name, "password": PASSWORD}), 201
+                    client.post("/user-api/register", json={"username": name, "password": BENCH_PASSWORD}), 201
                 )
             )
             for name in names[1:]
         ]
-        credentials = {"username": names[0], "password": PASSWORD}
+        credentials = {"username": names[0], "password": BENCH_PASSWORD}
         token = expect(client.post("/user-api/login", json=credentials), 200).json()["access_token"]
         login = [timed_ms(lambda: expect(client.post("/user-api/login", json=credentials), 200)) for _ in range(n)]
         headers = {"Authorization": f"Bearer {token}"}

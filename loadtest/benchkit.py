@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from storectl import stack
 from storectl.instance import Instance, test_instance
 
@@ -91,3 +93,20 @@ class LambdaContext:
     memory_limit_in_mb = 512
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
     aws_request_id = "bench"
+
+
+# A throwaway account on a throwaway stack.
+BENCH_PASSWORD = "a-benchmark-password"  # noqa: S105
+
+
+def expect(response: httpx.Response, status: int) -> httpx.Response:
+    """The response, or stop the benchmark with what the API said."""
+    if response.status_code != status:
+        raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
+    return response
+
+
+def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
+    """The Authorization header of a fresh token for `username`."""
+    body = expect(client.post("/user-api/login", json={"username": username, "password": password}), 200).json()
+    return {"Authorization": f"Bearer {body['access_token']}"}

@@ -128,3 +128,19 @@ def cql(local_stack: LocalStack, statement: str, params: tuple[Any, ...] = ()) -
         return list(session.execute(session.prepare(statement), params))
     finally:
         cluster.shutdown()
+
+
+def wait_for_message(local_stack: LocalStack, queue_url: str, body: str, *, timeout: float = 120) -> dict[str, Any]:
+    """Poll a queue until a message whose body is exactly `body` arrives (e.g. a
+    poison message reaching a DLQ after its receives)."""
+    sqs = local_stack.client("sqs")
+
+    def arrived() -> dict[str, Any] | None:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in messages.get("Messages", []):
+            if message["Body"] == body:
+                found: dict[str, Any] = message
+                return found
+        return None
+
+    return eventually(arrived, timeout=timeout, interval=1, what=f"the message in {queue_url}")

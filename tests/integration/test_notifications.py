@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from store.events import DomainEvent
-from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user
+from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user, wait_for_message
 
 
 def inbox(api: httpx.Client, token: str, count: int) -> list[dict[str, Any]] | None:
@@ -96,15 +96,5 @@ def test_a_poison_message_goes_to_the_dlq_while_the_rest_of_its_batch_is_process
     assert sorted(item["event_id"] for item in items) == sorted(str(event.id) for event in good)
 
     dlq_url = local_stack.outputs["NotificationsDeadLetterQueueUrl"]
-
-    def poison_in_dlq() -> dict[str, Any] | None:
-        for message in sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        ):
-            if message["Body"] == poison:
-                found: dict[str, Any] = message
-                return found
-        return None
-
-    eventually(poison_in_dlq, timeout=120, interval=1, what="the poison message in the DLQ")
+    wait_for_message(local_stack, dlq_url, poison)
     assert len(inbox(api, token, 0) or []) == 2

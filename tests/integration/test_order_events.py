@@ -9,7 +9,7 @@ from typing import Any
 from cassandra.cluster import Cluster
 
 from store.events import DomainEvent
-from support import LocalStack, eventually
+from support import LocalStack, eventually, wait_for_message
 
 
 def _inbox_rows(local_stack: LocalStack, user_id: uuid.UUID) -> list[Any]:
@@ -57,7 +57,6 @@ def test_event_reaches_the_consumer_once_even_when_delivered_twice(local_stack: 
 
 
 def test_poison_message_lands_in_the_dead_letter_queue(local_stack: LocalStack) -> None:
-    sqs = local_stack.client("sqs")
     dlq_url = local_stack.outputs["NotificationsDeadLetterQueueUrl"]
     poison = json.dumps({"type": "OrderStatusChanged", "order_id": "not-a-uuid", "marker": str(uuid.uuid4())})
     local_stack.client("sns").publish(
@@ -67,15 +66,6 @@ def test_poison_message_lands_in_the_dead_letter_queue(local_stack: LocalStack) 
         MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderStatusChanged"}},
     )
 
-    def poison_in_dlq() -> dict[str, Any] | None:
-        for message in sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        ):
-            if message["Body"] == poison:
-                found: dict[str, Any] = message
-                return found
-        return None
-
     # Three receives, each hidden for the 15 s visibility timeout the tests deploy with.
-    message = eventually(poison_in_dlq, timeout=120, interval=1, what="the poison message in the DLQ")
+    message = wait_for_message(local_stack, dlq_url, poison)
     assert json.loads(message["Body"])["order_id"] == "not-a-uuid"
