@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
+from store.aws import execution_arn
 from storectl import cassandra, deploy, emulator, stack
 from storectl import executions as lifecycle
 from storectl import seed as seed_data
@@ -192,7 +193,7 @@ def executions(
                 markup=False,
             )
         return
-    arn = lifecycle.execution_arn(machine, order_id)
+    arn = execution_arn(machine, order_id)
     try:
         description = client.describe_execution(executionArn=arn)
     except client.exceptions.ExecutionDoesNotExist as error:

@@ -42,10 +42,6 @@ def current_state(spans: list[StateSpan]) -> str | None:
     return inside[-1].name if inside else None
 
 
-def execution_arn(state_machine_arn: str, order_id: str) -> str:
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
-
-
 def history(client: Any, arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}

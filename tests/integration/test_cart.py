@@ -111,7 +111,7 @@ def test_recent_views_newest_first_distinct(api: httpx.Client, admin_token: str,
     second = create_product(api, admin_token, name="Second")
     for product in (first, second, first):
         assert api.post(f"/cart-api/products/{product['id']}/view", headers=bearer(user_token)).status_code == 204
-    views = api.get("/cart-api/products/recent-views", headers=bearer(user_token)).json()
+    views = api.get("/cart-api/products/recent-views", headers=bearer(user_token)).json()["items"]
     assert [view["name"] for view in views] == ["First", "Second"]
     missing = api.post(f"/cart-api/products/{uuid.uuid4()}/view", headers=bearer(user_token))
     assert missing.status_code == 404
@@ -121,11 +121,18 @@ def test_admin_lists_carts_users_may_not(api: httpx.Client, admin_token: str, us
     tea = create_product(api, admin_token)
     add(api, user_token, tea["id"], 2)
     assert api.get("/cart-api/carts", headers=bearer(user_token)).status_code == 403
-    carts = api.get("/cart-api/carts", params={"limit": 100}, headers=bearer(admin_token))
-    assert carts.status_code == 200
-    assert any(
-        item["product_id"] == tea["id"] and item["quantity"] == 2 for cart in carts.json() for item in cart["items"]
-    )
+    carts: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 3}
+    while True:  # every page, by the cursor
+        page = api.get("/cart-api/carts", params=params, headers=bearer(admin_token))
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) <= 3
+        carts.extend(page.json()["items"])
+        if page.json()["next_cursor"] is None:
+            break
+        params["cursor"] = page.json()["next_cursor"]
+    assert len({cart["user_id"] for cart in carts}) == len(carts)
+    assert any(item["product_id"] == tea["id"] and item["quantity"] == 2 for cart in carts for item in cart["items"])
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -60,18 +61,25 @@ def test_admin_creates_reads_updates_and_deletes_a_product(
     assert api.get(f"/api/products/{created['id']}", headers=bearer(user_token)).status_code == 404
 
 
+def _categories(api: httpx.Client, token: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = api.get("/api/categories", headers=bearer(token)).json()["items"]
+    return items
+
+
 def test_categories_count_products(api: httpx.Client, admin_token: str, user_token: str) -> None:
     category = f"t-{uuid.uuid4().hex[:8]}"
     first = _create(api, admin_token, category=category)
     _create(api, admin_token, category=category)
     counts = {
-        item["name"]: item["product_count"] for item in api.get("/api/categories", headers=bearer(user_token)).json()
+        item["name"]: item["product_count"]
+        for item in api.get("/api/categories", headers=bearer(user_token)).json()["items"]
     }
     assert counts[category] == 2
 
     api.delete(f"/api/products/{first['id']}", headers=bearer(admin_token))
     counts = {
-        item["name"]: item["product_count"] for item in api.get("/api/categories", headers=bearer(user_token)).json()
+        item["name"]: item["product_count"]
+        for item in api.get("/api/categories", headers=bearer(user_token)).json()["items"]
     }
     assert counts[category] == 1
 
@@ -140,12 +148,32 @@ def test_bad_listing_parameters_are_named(
     assert field in _error_fields(response)
 
 
-def test_bad_page_token_is_400(api: httpx.Client, user_token: str) -> None:
-    response = api.get(
-        "/api/products", params={"category": "books", "page_token": "garbage"}, headers=bearer(user_token)
+def _cursor(fields: str) -> str:
+    return base64.urlsafe_b64encode(fields.encode()).decode().rstrip("=")
+
+
+def _price_cursor(key_json: str) -> str:
+    """A cursor of the price listing with the price key as given (raw JSON text)."""
+    return _cursor(
+        '{"s": "price", "o": "asc", "c": "books", "k": ' + key_json + ', "i": "' + str(uuid.uuid4()) + '", "p": 1}'
     )
-    assert response.status_code == 400
-    assert "page_token" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        _cursor("[1, 2]"),
+        _price_cursor("NaN"),
+        _price_cursor('"Infinity"'),
+        _price_cursor('"1E+3000000000"'),
+        _cursor('{"s": "name", "o": "asc", "c": "books", "k": "a", "i": "not-a-uuid", "p": 1}'),
+    ],
+)
+def test_tampered_cursor_is_400(api: httpx.Client, user_token: str, cursor: str) -> None:
+    response = api.get("/api/products", params={"category": "books", "cursor": cursor}, headers=bearer(user_token))
+    assert response.status_code == 400, response.text
+    assert "cursor" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

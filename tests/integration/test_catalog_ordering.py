@@ -37,7 +37,7 @@ def reference(products: list[dict[str, Any]], sort: str, order: str) -> list[str
 
 
 def walk(api: httpx.Client, token: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    """Every page of a listing, following next_page_token; returns the items and the reported total."""
+    """Every page of a listing, following next_cursor; returns the items and the reported total."""
     items: list[dict[str, Any]] = []
     query = {**params, "limit": 100}
     while True:
@@ -45,9 +45,9 @@ def walk(api: httpx.Client, token: str, params: dict[str, Any]) -> tuple[list[di
         assert response.status_code == 200, response.text
         page = response.json()
         items.extend(page["items"])
-        if page["next_page_token"] is None:
+        if page["next_cursor"] is None:
             return items, page["total"]
-        query = {**params, "limit": 100, "page_token": page["next_page_token"]}
+        query = {**params, "limit": 100, "cursor": page["next_cursor"]}
 
 
 @pytest.fixture(scope="module")

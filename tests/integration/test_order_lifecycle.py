@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from store.aws import execution_arn
 from store.events import DomainEvent
 from support import LocalStack, add_to_cart, bearer, checkout, cql, create_product, eventually, new_user, stock_of
 
@@ -47,7 +48,7 @@ def wait_status(api: httpx.Client, token: str, order_id: str, status: str, timeo
 
 
 def execution(local_stack: LocalStack, order_id: str) -> dict[str, Any]:
-    arn = local_stack.outputs["OrderLifecycleStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order_id}"
+    arn = execution_arn(local_stack.outputs["OrderLifecycleStateMachineArn"], order_id)
     description: dict[str, Any] = local_stack.client("stepfunctions").describe_execution(executionArn=arn)
     return description
 

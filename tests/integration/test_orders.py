@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from store.aws import execution_arn
 from support import LocalStack, add_to_cart, bearer, checkout, cql, create_product, eventually, new_user, stock_of
 
 
@@ -26,7 +27,7 @@ def hold_lifecycle(local_stack: LocalStack, api: httpx.Client, admin_token: str,
     (At the test stack's time scale the workflow moves it after about a second.)"""
     sfn = local_stack.client("stepfunctions")
     machine = local_stack.outputs["OrderLifecycleStateMachineArn"]
-    execution = f"{machine.replace(':stateMachine:', ':execution:')}:{order_id}"
+    execution = execution_arn(machine, order_id)
 
     def started() -> bool:
         try:

@@ -13,6 +13,7 @@ from cassandra import WriteTimeout, WriteType
 from store.cart import CartLine, find_line, price_lines
 from store.catalog import ProductPublic
 from store.checkout import _bucket, batch_will_apply, new_order, order_created_event, plan_checkout
+from store.clock import to_ms
 from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict
 from store.events import DomainEvent
@@ -26,7 +27,6 @@ from store.orders import (
     check_transition,
     is_legal,
     order_total,
-    utc_ms,
 )
 from store.outbox import BUCKETS, bucket_of
 
@@ -184,7 +184,7 @@ def test_who_may_cancel_when(status: OrderStatus, by_user: bool, by_admin: bool)
 
 
 def test_order_cursor_round_trips_and_rejects_garbage() -> None:
-    cursor = Cursor(utc_ms(datetime.now(UTC)), uuid.uuid4())
+    cursor = Cursor(to_ms(datetime.now(UTC)), uuid.uuid4())
     assert Cursor.decode(cursor.encode()) == cursor
     with pytest.raises(BadRequest):
         Cursor.decode("garbage")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from store.aws import execution_arn
 from store.events import DomainEvent
 from store.notifications import render_message
 from store.payments import SimulatedProvider, TransientPaymentError
-from store.workflow import execution_arn, execution_input
+from store.workflow import execution_input
 
 ASL = Path(__file__).parents[2] / "statemachines" / "order_lifecycle.asl.json"
 

@@ -1,37 +1,35 @@
-"""FastAPI dependencies of the cart routes (overridable in tests)."""
+"""FastAPI dependencies of the cart routes: the collaborators from the store's
+wiring (overridable in tests with `app.dependency_overrides`)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
 
 from store.cart import CartRepository, RecentViews
 from store.checkout import Checkout
-from store.config import get_settings
-from store.db import Database, get_database
-from store.outbox import OutboxRelay, relay_for
+from store.idempotency import CassandraIdempotencyStore
+from store.wiring import wiring
 
 
-@lru_cache(maxsize=1)
-def _relay() -> OutboxRelay | None:
-    # One SNS client per process: creating it costs more than a publish.
-    return relay_for(get_database(), get_settings())
+def _carts() -> CartRepository:
+    return wiring().carts
 
 
-def _carts(database: Annotated[Database, Depends(get_database)]) -> CartRepository:
-    return CartRepository(database)
+def _recent_views() -> RecentViews:
+    return wiring().recent_views
 
 
-def _views(database: Annotated[Database, Depends(get_database)]) -> RecentViews:
-    return RecentViews(database)
+def _checkout() -> Checkout:
+    return wiring().checkout
 
 
-def _checkout(database: Annotated[Database, Depends(get_database)]) -> Checkout:
-    return Checkout(database, _relay())
+def _idempotency_store() -> CassandraIdempotencyStore:
+    return wiring().idempotency_store
 
 
-Carts = Annotated[CartRepository, Depends(_carts)]
-Views = Annotated[RecentViews, Depends(_views)]
-CheckoutService = Annotated[Checkout, Depends(_checkout)]
+CartsDep = Annotated[CartRepository, Depends(_carts)]
+RecentViewsDep = Annotated[RecentViews, Depends(_recent_views)]
+CheckoutDep = Annotated[Checkout, Depends(_checkout)]
+IdempotencyStoreDep = Annotated[CassandraIdempotencyStore, Depends(_idempotency_store)]

@@ -1,4 +1,5 @@
-"""FastAPI dependencies of the catalog routes (overridable in tests)."""
+"""FastAPI dependencies of the catalog routes: the collaborators from the store's
+wiring (overridable in tests with `app.dependency_overrides`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from store.catalog import ProductRepository
-from store.db import Database, get_database
+from store.wiring import wiring
 
 
-def _products(database: Annotated[Database, Depends(get_database)]) -> ProductRepository:
-    return ProductRepository(database)
+def _products() -> ProductRepository:
+    return wiring().products
 
 
-Products = Annotated[ProductRepository, Depends(_products)]
+ProductsDep = Annotated[ProductRepository, Depends(_products)]

@@ -9,29 +9,16 @@ The logic lives in `store.workflow`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from store.config import get_settings
-from store.db import get_database
 from store.observability import logger
-from store.orders import OrderActions
-from store.outbox import relay_for
-from store.payments import PaymentLedger, SimulatedProvider
+from store.wiring import wiring
 from store.workflow import OrderWorkflow
 
 Task = Callable[[OrderWorkflow, dict[str, Any]], dict[str, Any]]
-
-
-@lru_cache(maxsize=1)
-def _workflow() -> OrderWorkflow:
-    database = get_database()
-    payments = PaymentLedger(database, SimulatedProvider.from_environment())
-    actions = OrderActions(database, relay_for(database, get_settings()), payments=payments)
-    return OrderWorkflow(database, actions, payments)
 
 
 def _order_id(payload: dict[str, Any]) -> UUID:
@@ -60,4 +47,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if task is None:
         raise ValueError(f"unknown task {event.get('task')!r}; known: {sorted(TASKS)}")
     logger.append_keys(order_id=event.get("order_id"), task=event["task"])
-    return task(_workflow(), event)
+    return task(wiring().order_workflow, event)

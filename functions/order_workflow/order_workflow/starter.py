@@ -7,8 +7,6 @@ responses); a record that keeps failing lands in the queue's DLQ.
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,25 +16,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import logger
-from store.workflow import StepFunctionsControl
+from store.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@lru_cache(maxsize=1)
-def _control() -> StepFunctionsControl:
-    return StepFunctionsControl(os.environ["ORDER_STATE_MACHINE_ARN"])
-
-
-def _scale() -> float:
-    return float(os.environ.get("ORDER_TIME_SCALE", "1"))
 
 
 def handle_record(record: SQSRecord) -> None:
     event = DomainEvent.model_validate_json(record.body)
     if event.type != "OrderCreated":
         return
-    started = _control().start(event.order_id, _scale())
+    started = wiring().lifecycle_starter.start(event.order_id)
     logger.info(
         "order execution " + ("started" if started else "already exists"), extra={"order_id": str(event.order_id)}
     )

@@ -12,16 +12,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from store.config import get_settings
-from store.db import get_database
 from store.observability import logger, metrics
-from store.outbox import relay_for
+from store.wiring import wiring
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    relay = relay_for(get_database(), get_settings())
+    relay = wiring().relay
     if relay is None:
         logger.warning("ORDER_EVENTS_TOPIC_ARN is not set; nothing to publish to")
         return {"published": 0, "failed": 0, "skipped": 0}

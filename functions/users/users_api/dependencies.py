@@ -1,4 +1,5 @@
-"""FastAPI dependencies of the users routes (overridable in tests)."""
+"""FastAPI dependencies of the users routes: the collaborators from the store's
+wiring (overridable in tests with `app.dependency_overrides`)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,31 @@ from typing import Annotated
 from fastapi import Depends
 
 from store.config import Settings, get_settings
-from store.db import Database, get_database
+from store.notifications import NotificationInbox
+from store.profile import ProfileSources
 from store.throttle import LoginThrottle
 from store.users import UserRepository
+from store.wiring import wiring
+
+
+def _users() -> UserRepository:
+    return wiring().users
+
+
+def _login_throttle() -> LoginThrottle:
+    return wiring().login_throttle
+
+
+def _inbox() -> NotificationInbox:
+    return wiring().inbox
+
+
+def _profile_sources() -> ProfileSources:
+    return wiring().profile_sources
+
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
-
-
-def _users(database: DatabaseDep) -> UserRepository:
-    return UserRepository(database)
-
-
-def _throttle(database: DatabaseDep, settings: SettingsDep) -> LoginThrottle:
-    return LoginThrottle(database, settings)
-
-
-Users = Annotated[UserRepository, Depends(_users)]
-Throttle = Annotated[LoginThrottle, Depends(_throttle)]
+UsersDep = Annotated[UserRepository, Depends(_users)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(_login_throttle)]
+InboxDep = Annotated[NotificationInbox, Depends(_inbox)]
+ProfileSourcesDep = Annotated[ProfileSources, Depends(_profile_sources)]

@@ -57,6 +57,17 @@ class RevokedTokens:
         return self._db.execute("SELECT jti FROM revoked_tokens WHERE jti = ?", (token_id,)).one() is not None
 
 
+def _revoked_tokens(database: Annotated[Database, Depends(get_database)]) -> RevokedTokens:
+    return RevokedTokens(database)
+
+
+def _users(database: Annotated[Database, Depends(get_database)]) -> UserRepository:
+    return UserRepository(database)
+
+
+RevokedTokensDep = Annotated[RevokedTokens, Depends(_revoked_tokens)]
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the user as stored now, and the token they presented."""
@@ -80,7 +91,8 @@ def _unauthorized(message: str = "invalid or expired token") -> Unauthorized:
 def current_principal(
     token: Annotated[str | None, Depends(bearer_token)],
     settings: Annotated[Settings, Depends(get_settings)],
-    database: Annotated[Database, Depends(get_database)],
+    revoked: RevokedTokensDep,
+    users: Annotated[UserRepository, Depends(_users)],
 ) -> Principal:
     if not token:
         raise _unauthorized("not authenticated: send Authorization: Bearer <token>")
@@ -90,10 +102,10 @@ def current_principal(
         # The reason is for the logs only; the client learns just "invalid".
         logger.info("token rejected", extra={"reason": str(error)})
         raise _unauthorized() from error
-    if RevokedTokens(database).is_revoked(claims.token_id):
+    if revoked.is_revoked(claims.token_id):
         logger.info("token rejected", extra={"reason": "revoked", "user_id": str(claims.user_id)})
         raise _unauthorized()
-    user = UserRepository(database).get(claims.user_id)
+    user = users.get(claims.user_id)
     if user is None:
         logger.info("token rejected", extra={"reason": "user no longer exists", "user_id": str(claims.user_id)})
         raise _unauthorized()

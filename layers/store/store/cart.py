@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,8 +18,10 @@ from cassandra.util import datetime_from_uuid1
 from pydantic import BaseModel, ConfigDict, Field
 
 from store.catalog import ProductPublic, ProductRepository
+from store.clock import aware, utc_now
 from store.db import Database
 from store.errors import Conflict, NotFound
+from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 
 MAX_LINE_QUANTITY = 1000
 RECENT_VIEWS = 20
@@ -60,7 +62,7 @@ class CartPublic(BaseModel):
     items_count: int
 
 
-class RecentView(BaseModel):
+class RecentViewPublic(BaseModel):
     product_id: UUID
     name: str
     price: Decimal
@@ -107,9 +109,9 @@ def find_line(lines: Sequence[CartLine], item_or_product_id: UUID) -> CartLine |
 
 
 class CartRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, products: ProductRepository) -> None:
         self._db = database
-        self._products = ProductRepository(database)
+        self._products = products
 
     def lines(self, user_id: UUID) -> list[CartLine]:
         rows = self._db.execute("SELECT item_id, product_id, quantity FROM cart_items WHERE user_id = ?", (user_id,))
@@ -153,10 +155,21 @@ class CartRepository:
         self._db.execute("DELETE FROM cart_items WHERE user_id = ?", (user_id,))
         self._db.execute("DELETE FROM carts_by_shard WHERE shard = ? AND user_id = ?", (CARTS_SHARD, user_id))
 
-    def all_carts(self, limit: int) -> list[CartPublic]:
-        """Open carts for admins: the users with a cart, then each cart concurrently."""
-        rows = self._db.execute("SELECT user_id FROM carts_by_shard WHERE shard = ? LIMIT ?", (CARTS_SHARD, limit))
+    def all_carts(self, limit: int, cursor: str | None = None) -> Page[CartPublic]:
+        """Open carts for admins, `limit` users at a time in user id order: the
+        users with a cart, then each cart concurrently."""
+        if cursor is None:
+            rows = self._db.execute(
+                "SELECT user_id FROM carts_by_shard WHERE shard = ? LIMIT ?", (CARTS_SHARD, limit + 1)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT user_id FROM carts_by_shard WHERE shard = ? AND user_id > ? LIMIT ?",
+                (CARTS_SHARD, _cart_cursor(cursor), limit + 1),
+            )
         user_ids = [row.user_id for row in rows]
+        more = len(user_ids) > limit
+        user_ids = user_ids[:limit]
         statement = self._db.prepare("SELECT item_id, product_id, quantity FROM cart_items WHERE user_id = ?")
         futures = [(user_id, self._db.execute_async(statement, (user_id,))) for user_id in user_ids]
         lines = {
@@ -164,7 +177,10 @@ class CartRepository:
             for user_id, future in futures
         }
         products = self._products.get_many(sorted({line.product_id for ls in lines.values() for line in ls}))
-        return [price_lines(user_id, ls, products) for user_id, ls in lines.items() if ls]
+        return Page(
+            items=[price_lines(user_id, ls, products) for user_id, ls in lines.items() if ls],
+            next_cursor=encode_cursor({"u": str(user_ids[-1])}) if more else None,
+        )
 
     def _require_line(self, user_id: UUID, item_id: UUID) -> CartLine:
         line = find_line(self.lines(user_id), item_id)
@@ -183,7 +199,7 @@ class CartRepository:
             )
 
     def _write_line(self, user_id: UUID, item_id: UUID, product_id: UUID, quantity: int) -> None:
-        now = datetime.now(UTC)
+        now = utc_now()
         self._db.execute(
             "INSERT INTO cart_items (user_id, product_id, item_id, quantity, added_at) VALUES (?, ?, ?, ?, ?)",
             (user_id, product_id, item_id, quantity, now),
@@ -193,10 +209,17 @@ class CartRepository:
         )
 
 
+def _cart_cursor(cursor: str) -> UUID:
+    try:
+        return UUID(str(decode_cursor(cursor)["u"]))
+    except (KeyError, ValueError) as error:
+        raise invalid_cursor() from error
+
+
 class RecentViews:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, products: ProductRepository) -> None:
         self._db = database
-        self._products = ProductRepository(database)
+        self._products = products
 
     def record(self, user_id: UUID, product_id: UUID) -> None:
         self._products.require(product_id)
@@ -205,7 +228,7 @@ class RecentViews:
             (user_id, uuid.uuid1(), product_id),
         )
 
-    def latest(self, user_id: UUID) -> list[RecentView]:
+    def latest(self, user_id: UUID) -> list[RecentViewPublic]:
         """The last RECENT_VIEWS distinct products viewed, newest first."""
         rows = self._db.execute(
             "SELECT viewed_at, product_id FROM recent_views WHERE user_id = ? LIMIT ?", (user_id, RECENT_VIEWS * 5)
@@ -218,11 +241,11 @@ class RecentViews:
                 break
         products = self._products.get_many(list(latest))
         return [
-            RecentView(
+            RecentViewPublic(
                 product_id=product_id,
                 name=products[product_id].name,
                 price=products[product_id].price,
-                viewed_at=datetime_from_uuid1(viewed_at).replace(tzinfo=UTC),
+                viewed_at=aware(datetime_from_uuid1(viewed_at)),
             )
             for product_id, viewed_at in latest.items()
             if product_id in products

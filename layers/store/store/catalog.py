@@ -10,14 +10,10 @@ transactions) on the product row, so concurrent reservations cannot oversell.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -25,8 +21,10 @@ from uuid import UUID
 from cassandra.query import BatchStatement, BatchType
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from store.clock import utc_now
 from store.db import Database
-from store.errors import BadRequest, Conflict, NotFound
+from store.errors import Conflict, NotFound
+from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 
 ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
 MAX_LIMIT = 100
@@ -97,15 +95,15 @@ class ProductPublic(BaseModel):
     manufacturer: str
 
 
-class ProductPage(BaseModel):
-    items: list[ProductPublic]
+class ProductPage(Page[ProductPublic]):
+    """The paging envelope, plus where the page is and how many products the listing has."""
+
     page: int
     limit: int
     total: int
-    next_page_token: str | None
 
 
-class CategoryInfo(BaseModel):
+class CategoryPublic(BaseModel):
     name: str
     product_count: int
 
@@ -130,16 +128,14 @@ class Position:
     page: int
 
     def encode(self) -> str:
-        raw = json.dumps(
-            {"s": self.sort, "o": self.order, "c": self.scope, "k": self.key, "i": str(self.id), "p": self.page},
-            separators=(",", ":"),
+        return encode_cursor(
+            {"s": self.sort, "o": self.order, "c": self.scope, "k": self.key, "i": str(self.id), "p": self.page}
         )
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> Position:
+    def decode(cls, cursor: str) -> Position:
+        data = decode_cursor(cursor)
         try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             position = cls(
                 sort=data["s"],
                 order=data["o"],
@@ -151,9 +147,12 @@ class Position:
             if position.sort not in ("price", "name") or position.order not in ("asc", "desc") or position.page < 1:
                 raise ValueError("bad fields")
             if position.sort == "price":
-                Decimal(position.key)
-        except (ValueError, KeyError, TypeError, binascii.Error, ArithmeticError) as error:
-            raise BadRequest("page_token is not valid: pass the next_page_token of a previous page") from error
+                price = Decimal(position.key)
+                # Only a price a product can have: finite, and within Money's digits.
+                if not price.is_finite() or not -3 <= price.adjusted() <= 12:
+                    raise ValueError("not a price")
+        except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+            raise invalid_cursor() from error
         return position
 
 
@@ -221,9 +220,9 @@ class ProductRepository:
         )
         return {row.id: _to_public(row) for result in results if (row := result.one()) is not None}
 
-    def categories(self) -> list[CategoryInfo]:
+    def categories(self) -> list[CategoryPublic]:
         rows = self._db.execute("SELECT category, products FROM category_counts WHERE shard = ?", ("all",))
-        return [CategoryInfo(name=row.category, product_count=row.products) for row in rows if row.products > 0]
+        return [CategoryPublic(name=row.category, product_count=row.products) for row in rows if row.products > 0]
 
     def count(self, scope: str) -> int:
         if scope == ALL_PRODUCTS:
@@ -275,7 +274,7 @@ class ProductRepository:
         if has_more and rows:
             last = rows[-1]
             next_token = Position(sort, order, scope, str(last.key), last.id, page).encode()
-        return ProductPage(items=items, page=page, limit=limit, total=self.count(scope), next_page_token=next_token)
+        return ProductPage(items=items, page=page, limit=limit, total=self.count(scope), next_cursor=next_token)
 
     # -- writes
 
@@ -283,7 +282,7 @@ class ProductRepository:
         """Insert products; each with its query-table rows in one logged batch."""
         created = []
         futures = []
-        now = datetime.now(UTC)
+        now = utc_now()
         deltas: dict[str, int] = {}
         for product in products:
             product_id = uuid.uuid4()
@@ -330,7 +329,7 @@ class ProductRepository:
                 merged.price,
                 merged.description,
                 merged.manufacturer,
-                datetime.now(UTC),
+                utc_now(),
                 product_id,
             ),
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -33,21 +33,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cassandra import WriteTimeout, WriteType
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, CartLine, CartRepository
-from store.catalog import ProductPublic, ProductRepository
-from store.db import CassandraUnavailable, Database
+from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, CartLine
+from store.catalog import ProductPublic
+from store.clock import Clock, to_ms, utc_now
+from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict, NotFound, Unprocessable
 from store.events import DomainEvent
 from store.idempotency import CassandraIdempotencyStore
 from store.observability import count, logger
-from store.orders import OrderItem, OrderPublic, OrderRepository, StatusChange, order_total, utc_ms
-from store.outbox import Outbox, OutboxRelay
+from store.orders import OrderItem, OrderPublic, StatusChange, order_total
+from store.outbox import OutboxRelay
+from store.ports import CartLines, OrderStore, ProductStock
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class CheckoutRequest(BaseModel):
+class CheckoutCreate(BaseModel):
     """Optional. `expected_total` guards against ordering a cart that changed
     since the client showed it (409 if it differs)."""
 
@@ -94,7 +95,7 @@ def plan_checkout(lines: Sequence[CartLine], products: dict[UUID, ProductPublic]
 
 
 def new_order(user_id: UUID, items: list[OrderItem], now: datetime) -> OrderPublic:
-    created_at = utc_ms(now)
+    created_at = to_ms(now)
     return OrderPublic(
         id=uuid.uuid4(),
         user_id=user_id,
@@ -133,15 +134,22 @@ def _bucket(value: float, buckets: Sequence[float]) -> str:
 
 
 class Checkout:
-    def __init__(self, database: Database, relay: OutboxRelay | None) -> None:
-        self._db = database
-        self._carts = CartRepository(database)
-        self._products = ProductRepository(database)
-        self._orders = OrderRepository(database)
-        self._outbox = Outbox(database)
+    def __init__(
+        self,
+        *,
+        carts: CartLines,
+        products: ProductStock,
+        orders: OrderStore,
+        relay: OutboxRelay | None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._carts = carts
+        self._products = products
+        self._orders = orders
         self._relay = relay
+        self._clock = clock
 
-    def run(self, user_id: UUID, request: CheckoutRequest) -> OrderPublic:
+    def run(self, user_id: UUID, request: CheckoutCreate) -> OrderPublic:
         lines = self._carts.lines(user_id)
         if not lines:
             raise BadRequest("your cart is empty")
@@ -159,10 +167,10 @@ class Checkout:
                 details={"total": str(total), "expected_total": str(request.expected_total)},
             )
         self._reserve_all(items, products)
-        order = new_order(user_id, items, datetime.now(UTC))
+        order = new_order(user_id, items, self._clock())
         event = order_created_event(order)
         try:
-            self._db.execute(self._orders.create_batch(order, event))
+            self._orders.create(order, event)
         except BaseException as error:
             if batch_will_apply(error):
                 # The batch log holds the order and will write it: the stock is its.
@@ -209,10 +217,7 @@ class Checkout:
         except CassandraUnavailable:
             logger.warning("order created but the cart could not be cleared", extra={"order_id": str(order.id)})
         if self._relay is not None:
-            try:
-                self._relay.deliver(self._outbox.pending_event(event))
-            except Exception:
-                logger.warning("fast-path publish failed; left for the sweep", extra={"order_id": str(order.id)})
+            self._relay.deliver_soon(event)
         items_count = sum(item.quantity for item in order.items)
         cents = int(order.total * 100)
         count("checkouts_total", outcome="success")
@@ -225,9 +230,9 @@ class Checkout:
 def checkout_once(
     checkout: Checkout,
     *,
-    database: Database,
+    idempotency_store: CassandraIdempotencyStore,
     user_id: UUID,
-    request: CheckoutRequest,
+    request: CheckoutCreate,
     idempotency_key: str | None,
     context: LambdaContext | None = None,
 ) -> OrderPublic:
@@ -247,7 +252,7 @@ def checkout_once(
         config.register_lambda_context(context)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="data", config=config, persistence_store=CassandraIdempotencyStore(database)
+        data_keyword_argument="data", config=config, persistence_store=idempotency_store
     )
     def run(data: dict[str, Any]) -> dict[str, Any]:
         return checkout.run(user_id, request).model_dump(mode="json")

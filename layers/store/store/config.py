@@ -1,8 +1,12 @@
-"""One validated settings class for every function, read from the environment."""
+"""One validated settings class for every function, read from the environment.
+
+This is the only module that reads the environment: everything else receives
+its settings (a unit test checks the source tree for `os.environ`)."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -52,6 +56,21 @@ class Settings(BaseSettings):
     # Order events (SNS `order-events`), published from the outbox. Unset: events
     # stay pending in the outbox (tests use that to take SNS away).
     order_events_topic_arn: str | None = None
+
+    # The order lifecycle: the state machine the orders and starter functions
+    # control, and the factor its waits are multiplied by (0.02 in tests).
+    order_state_machine_arn: str | None = None
+    order_time_scale: float = Field(default=1.0, gt=0, le=100)
+
+    # Notifications: the messages' language and the SES sender (no email channel when unset).
+    notifications_language: Literal["en", "ru"] = "en"
+    notifications_sender: str | None = None
+
+    # The simulated payment provider's rules (see store.payments): comma-separated cents.
+    payment_decline_above: Decimal = Field(default=Decimal("100000.00"), gt=0)
+    payment_decline_cents: str = Field(default="13", pattern=r"^[0-9, ]*$")
+    payment_transient_cents: str = Field(default="42", pattern=r"^[0-9, ]*$")
+    payment_transient_failures: int = Field(default=2, ge=0)
 
     # The initial admin, created at deploy (storectl migrate) when both are set.
     bootstrap_admin_username: str | None = None

@@ -46,11 +46,6 @@ class Unprocessable(AppError):
     code = "unprocessable"
 
 
-class PayloadTooLarge(AppError):
-    status_code = 413
-    code = "payload_too_large"
-
-
 class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"
@@ -59,8 +54,3 @@ class UnsupportedMediaType(AppError):
 class TooManyRequests(AppError):
     status_code = 429
     code = "too_many_requests"
-
-
-class ServiceUnavailable(AppError):
-    status_code = 503
-    code = "service_unavailable"

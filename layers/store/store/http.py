@@ -96,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 
 
-class Health(BaseModel):
+class HealthPublic(BaseModel):
     status: str
     service: str
     cassandra: str
@@ -105,14 +105,14 @@ class Health(BaseModel):
 def health_router(service: str) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/health", response_model=Health, responses={503: {"model": Health}})
-    def health(response: Response) -> Health:
+    @router.get("/health", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+    def health(response: Response) -> HealthPublic:
         try:
             get_database().ping()
         except CassandraUnavailable:
             response.status_code = 503
-            return Health(status="unavailable", service=service, cassandra="down")
-        return Health(status="ok", service=service, cassandra="up")
+            return HealthPublic(status="unavailable", service=service, cassandra="down")
+        return HealthPublic(status="ok", service=service, cassandra="up")
 
     return router
 

@@ -17,7 +17,14 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 def count(name: str, value: float = 1, **dimensions: str) -> None:
     """A business counter with its own dimensions (e.g. category), written at
-    once as one EMF record: the per-invocation `metrics` share one dimension set."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+    once as one EMF record: the per-invocation `metrics` share one dimension set.
+    It keeps the function's default dimensions (the service)."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)

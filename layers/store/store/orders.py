@@ -9,25 +9,24 @@ so either all of it exists or none. Its status changes only by compare-and-set
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from store.catalog import ProductRepository
+from store.clock import Clock, aware, to_ms, utc_now
 from store.db import Database
-from store.errors import BadRequest, Conflict, NotFound
+from store.errors import Conflict, NotFound
 from store.events import DomainEvent
 from store.observability import count, logger
 from store.outbox import Outbox, OutboxRelay
+from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
+from store.ports import EventOutbox, OrderStore, ProductStock, WorkflowControl
 
 if TYPE_CHECKING:
     from store.payments import PaymentLedger
@@ -103,11 +102,6 @@ class OrderPublic(BaseModel):
     status_history: list[StatusChange]
 
 
-class OrderPage(BaseModel):
-    items: list[OrderPublic]
-    next_cursor: str | None
-
-
 class StatusUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -115,7 +109,7 @@ class StatusUpdate(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 
-class CancelRequest(BaseModel):
+class CancelUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
@@ -123,15 +117,6 @@ class CancelRequest(BaseModel):
 
 def order_total(items: Sequence[OrderItem]) -> Decimal:
     return sum((item.price * item.quantity for item in items), Decimal("0.00"))
-
-
-def utc_ms(moment: datetime) -> datetime:
-    """Cassandra timestamps keep milliseconds: round so listing cursors compare equal."""
-    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # ---------------------------------------------------------------- cursors
@@ -145,16 +130,15 @@ class Cursor:
     order_id: UUID
 
     def encode(self) -> str:
-        raw = json.dumps({"c": self.created_at.isoformat(), "i": str(self.order_id)}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_cursor({"c": self.created_at.isoformat(), "i": str(self.order_id)})
 
     @classmethod
-    def decode(cls, token: str) -> Cursor:
+    def decode(cls, cursor: str) -> Cursor:
+        data = decode_cursor(cursor)
         try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            return cls(created_at=_aware(datetime.fromisoformat(data["c"])), order_id=UUID(data["i"]))
-        except (ValueError, KeyError, TypeError, binascii.Error) as error:
-            raise BadRequest("cursor is not valid: pass the next_cursor of a previous page") from error
+            return cls(created_at=aware(datetime.fromisoformat(data["c"])), order_id=UUID(data["i"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise invalid_cursor() from error
 
 
 # ---------------------------------------------------------------- repository
@@ -171,10 +155,10 @@ def _to_public(row: Any) -> OrderPublic:
         ],
         total=row.total,
         status=row.status,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
         status_history=[
-            StatusChange(status=c.status, changed_at=_aware(c.changed_at), changed_by=c.changed_by, reason=c.reason)
+            StatusChange(status=c.status, changed_at=aware(c.changed_at), changed_by=c.changed_by, reason=c.reason)
             for c in row.status_history or []
         ],
     )
@@ -185,14 +169,15 @@ def _history_entry(change: StatusChange) -> tuple[Any, ...]:
 
 
 class OrderRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, outbox: Outbox) -> None:
         self._db = database
-        self._outbox = Outbox(database)
+        self._outbox = outbox
 
     # -- writes
 
-    def create_batch(self, order: OrderPublic, event: DomainEvent) -> BatchStatement:
-        """The order, its listing keys and its outbox event, as one logged batch."""
+    def create(self, order: OrderPublic, event: DomainEvent) -> None:
+        """The order, its listing keys and its outbox event, in one logged batch:
+        all of it is written or none."""
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         batch.add(
             self._db.prepare(
@@ -221,7 +206,7 @@ class OrderRepository:
         )
         batch.add(self._db.prepare("INSERT INTO order_days (shard, day) VALUES (?, ?)"), (ORDER_DAYS_SHARD, day))
         self._outbox.add(batch, event)
-        return batch
+        self._db.execute(batch)
 
     def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic:
         """Compare-and-set from the status the caller saw; 409 if it changed meanwhile."""
@@ -273,10 +258,12 @@ class OrderRepository:
 
     def list_for_user(
         self, user_id: UUID, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None
-    ) -> OrderPage:
+    ) -> Page[OrderPublic]:
         return self._page(self._user_keys(user_id, cursor), limit=limit, status=status)
 
-    def list_all(self, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None) -> OrderPage:
+    def list_all(
+        self, *, limit: int, cursor: Cursor | None = None, status: OrderStatus | None = None
+    ) -> Page[OrderPublic]:
         return self._page(self._all_keys(cursor), limit=limit, status=status)
 
     def _user_keys(self, user_id: UUID, cursor: Cursor | None) -> Iterator[Cursor]:
@@ -288,7 +275,7 @@ class OrderRepository:
                 (user_id, cursor.created_at, cursor.order_id),
             )
         for row in rows:  # the driver fetches further pages as this iterates
-            yield Cursor(_aware(row.created_at), row.order_id)
+            yield Cursor(aware(row.created_at), row.order_id)
 
     def _all_keys(self, cursor: Cursor | None) -> Iterator[Cursor]:
         start = cursor.created_at.date() if cursor else date.max
@@ -303,9 +290,9 @@ class OrderRepository:
             else:
                 rows = self._db.execute("SELECT created_at, order_id FROM orders_by_day WHERE day = ?", (day,))
             for row in rows:
-                yield Cursor(_aware(row.created_at), row.order_id)
+                yield Cursor(aware(row.created_at), row.order_id)
 
-    def _page(self, keys: Iterator[Cursor], *, limit: int, status: OrderStatus | None) -> OrderPage:
+    def _page(self, keys: Iterator[Cursor], *, limit: int, status: OrderStatus | None) -> Page[OrderPublic]:
         """Read orders in key order, `limit` at a time, keeping those of `status`."""
         items: list[OrderPublic] = []
         scanned = 0
@@ -326,7 +313,7 @@ class OrderRepository:
                     if len(items) == limit:
                         break
         next_cursor = None if exhausted or last is None else last.encode()
-        return OrderPage(items=items, next_cursor=next_cursor)
+        return Page(items=items, next_cursor=next_cursor)
 
 
 def status_changed_event(order: OrderPublic, previous: OrderStatus) -> DomainEvent:
@@ -340,30 +327,28 @@ def status_changed_event(order: OrderPublic, previous: OrderStatus) -> DomainEve
     )
 
 
-class WorkflowControl(Protocol):
-    """Stops an order's lifecycle execution (Step Functions in the functions)."""
-
-    def stop(self, order_id: UUID, cause: str) -> None: ...
-
-
 class OrderActions:
     """What is done to an order: who may see it, cancel it, move it. The orders
     API and the lifecycle workflow both change statuses only through `move`."""
 
     def __init__(
         self,
-        database: Database,
-        relay: OutboxRelay | None,
         *,
+        orders: OrderStore,
+        products: ProductStock,
+        outbox: EventOutbox,
+        relay: OutboxRelay | None,
         payments: PaymentLedger | None = None,
         workflow: WorkflowControl | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        self._orders = OrderRepository(database)
-        self._products = ProductRepository(database)
-        self._outbox = Outbox(database)
+        self._orders = orders
+        self._products = products
+        self._outbox = outbox
         self._relay = relay
         self._payments = payments
         self._workflow = workflow
+        self._clock = clock
 
     def visible(self, order_id: UUID, *, user_id: UUID, is_admin: bool) -> OrderPublic:
         """The order if the caller owns it or is an admin; 404 otherwise (not 403:
@@ -395,7 +380,7 @@ class OrderActions:
         """Compare-and-set `order` (as the caller saw it) to `target`, then publish
         `OrderStatusChanged`. 409 if the order changed meanwhile."""
         check_transition(order.status, target)
-        change = StatusChange(status=target, changed_at=utc_ms(datetime.now(UTC)), changed_by=actor, reason=reason)
+        change = StatusChange(status=target, changed_at=to_ms(self._clock()), changed_by=actor, reason=reason)
         # Only the winner of the compare-and-set goes on: a cancel releases stock once.
         changed = self._orders.change_status(order, change)
         if target == "CANCELLED":
@@ -414,9 +399,6 @@ class OrderActions:
         event = status_changed_event(changed, order.status)
         self._outbox.write(event)
         if self._relay is not None:
-            try:
-                self._relay.deliver(self._outbox.pending_event(event))
-            except Exception:
-                logger.warning("fast-path publish failed; left for the sweep", extra={"order_id": str(order.id)})
+            self._relay.deliver_soon(event)
         count("order_status_changes_total", status=target)
         return changed

@@ -16,16 +16,17 @@ from __future__ import annotations
 import zlib
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
 
-from store.config import Settings
+from store.clock import Clock, aware, to_ms, utc_now
 from store.db import CassandraUnavailable, Database
 from store.events import DomainEvent
 from store.observability import logger
+from store.ports import EventOutbox, EventPublisher
 
 BUCKETS = 16
 LEASE = timedelta(seconds=30)
@@ -47,35 +48,16 @@ class PendingEvent:
     lease_until: datetime | None
 
 
-class Publisher(Protocol):
-    def publish(self, event_type: str, body: str) -> None: ...
-
-
-class SnsPublisher:
-    """Publishes to the order events topic, with short timeouts so a checkout
-    does not hang on SNS: a failure leaves the event for the sweep."""
-
-    def __init__(self, topic_arn: str) -> None:
-        import boto3  # noqa: PLC0415 - slow import, only where events are published
-        from botocore.config import Config  # noqa: PLC0415
-
-        self._topic_arn = topic_arn
-        self._client = boto3.client(
-            "sns",
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}),
-        )
-
-    def publish(self, event_type: str, body: str) -> None:
-        self._client.publish(
-            TopicArn=self._topic_arn,
-            Message=body,
-            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
-        )
-
-
-def _ms(moment: datetime) -> datetime:
-    """Cassandra keeps milliseconds; round so a read-back row compares equal."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+def pending_event(event: DomainEvent) -> PendingEvent:
+    """The pending row of an event just written (the fast path needs no read)."""
+    return PendingEvent(
+        bucket=bucket_of(event.id),
+        created_at=to_ms(event.occurred_at).replace(tzinfo=None),
+        event_id=event.id,
+        event_type=event.type,
+        body=event.model_dump_json(),
+        lease_until=None,
+    )
 
 
 class Outbox:
@@ -85,7 +67,7 @@ class Outbox:
     def add(self, batch: BatchStatement, event: DomainEvent) -> None:
         """Add the event's rows to the caller's logged batch (written with its change)."""
         body = event.model_dump_json()
-        created_at = _ms(event.occurred_at)
+        created_at = to_ms(event.occurred_at)
         batch.add(
             self._db.prepare(
                 "INSERT INTO outbox (event_id, event_type, order_id, body, created_at) VALUES (?, ?, ?, ?, ?)"
@@ -122,21 +104,10 @@ class Outbox:
                         event_id=row.event_id,
                         event_type=row.event_type,
                         body=row.body,
-                        lease_until=row.lease_until.replace(tzinfo=UTC) if row.lease_until else None,
+                        lease_until=aware(row.lease_until) if row.lease_until else None,
                     )
                 )
         return sorted(events, key=lambda event: event.created_at)
-
-    def pending_event(self, event: DomainEvent) -> PendingEvent:
-        """The pending row of an event just written (the fast path needs no read)."""
-        return PendingEvent(
-            bucket=bucket_of(event.id),
-            created_at=_ms(event.occurred_at).replace(tzinfo=None),
-            event_id=event.id,
-            event_type=event.type,
-            body=event.model_dump_json(),
-            lease_until=None,
-        )
 
     def lease(self, event: PendingEvent, now: datetime) -> bool:
         """Take the row for publishing. Fails if another relay holds a live lease,
@@ -187,14 +158,27 @@ class SweepResult:
 
 
 class OutboxRelay:
-    def __init__(self, outbox: Outbox, publisher: Publisher) -> None:
+    def __init__(self, outbox: EventOutbox, publisher: EventPublisher, clock: Clock = utc_now) -> None:
         self._outbox = outbox
         self._publisher = publisher
+        self._clock = clock
+
+    def deliver_soon(self, event: DomainEvent) -> None:
+        """The fast path, right after the change that recorded `event`: never fails
+        the caller, whose change is made; what is not published here stays
+        pending for the sweep."""
+        try:
+            self.deliver(pending_event(event))
+        except Exception as error:
+            logger.warning(
+                "fast-path publish failed; left for the sweep",
+                extra={"event_id": str(event.id), "order_id": str(event.order_id), "error": repr(error)},
+            )
 
     def deliver(self, event: PendingEvent) -> bool:
         """Lease, publish, mark sent. False when leased elsewhere or publishing failed
         (the event then stays pending). Cassandra errors propagate."""
-        now = datetime.now(UTC)
+        now = self._clock()
         if not self._outbox.lease(event, now):
             return False
         try:
@@ -207,12 +191,12 @@ class OutboxRelay:
             with suppress(CassandraUnavailable):  # if so, the lease simply expires
                 self._outbox.release_lease(event)
             return False
-        self._outbox.mark_sent(event, datetime.now(UTC))
+        self._outbox.mark_sent(event, self._clock())
         return True
 
     def sweep(self) -> SweepResult:
         result = SweepResult()
-        now = datetime.now(UTC)
+        now = self._clock()
         for event in self._outbox.pending():
             if event.lease_until is not None and event.lease_until > now:
                 result.skipped += 1
@@ -221,10 +205,3 @@ class OutboxRelay:
             else:
                 result.failed += 1
         return result
-
-
-def relay_for(database: Database, settings: Settings) -> OutboxRelay | None:
-    """The relay of this function, or None when no topic is configured."""
-    if not settings.order_events_topic_arn:
-        return None
-    return OutboxRelay(Outbox(database), SnsPublisher(settings.order_events_topic_arn))

@@ -15,14 +15,16 @@ and demos choose the outcome by the price of what they order:
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 from uuid import UUID
 
+from store.clock import Clock, aware, utc_now
+from store.config import Settings
 from store.db import Database
+from store.ports import PaymentRecords
 
 Outcome = Literal["approved", "declined"]
 PaymentStatus = Literal["PENDING", "AUTHORIZED", "DECLINED", "REFUNDED"]
@@ -60,12 +62,12 @@ class SimulatedProvider:
     transient_failures: int = 2
 
     @classmethod
-    def from_environment(cls) -> SimulatedProvider:
+    def from_settings(cls, settings: Settings) -> SimulatedProvider:
         return cls(
-            decline_above=Decimal(os.environ.get("PAYMENT_DECLINE_ABOVE", "100000.00")),
-            decline_cents=_int_set(os.environ.get("PAYMENT_DECLINE_CENTS", "13")),
-            transient_cents=_int_set(os.environ.get("PAYMENT_TRANSIENT_CENTS", "42")),
-            transient_failures=int(os.environ.get("PAYMENT_TRANSIENT_FAILURES", "2")),
+            decline_above=settings.payment_decline_above,
+            decline_cents=_int_set(settings.payment_decline_cents),
+            transient_cents=_int_set(settings.payment_transient_cents),
+            transient_failures=settings.payment_transient_failures,
         )
 
     def authorize(self, order_id: UUID, amount: Decimal, attempt: int) -> Authorization:
@@ -82,59 +84,91 @@ class SimulatedProvider:
         """The simulation always refunds."""
 
 
-class PaymentLedger:
-    """The payment of each order in Cassandra (`payments`), so a refund happens
-    only for an authorized payment and at most once (compare-and-set)."""
+@dataclass(frozen=True)
+class PaymentRecord:
+    """An order's payment as the ledger keeps it (`payments`, by order id)."""
 
-    def __init__(self, database: Database, provider: PaymentProvider) -> None:
+    order_id: UUID
+    user_id: UUID
+    amount: Decimal
+    status: PaymentStatus
+    attempts: int
+    reason: str | None
+    updated_at: datetime
+
+
+class PaymentRepository:
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._provider = provider
 
-    def status(self, order_id: UUID) -> PaymentStatus | None:
-        row = self._db.execute("SELECT status FROM payments WHERE order_id = ?", (order_id,)).one()
-        return row.status if row is not None else None
+    def get(self, order_id: UUID) -> PaymentRecord | None:
+        row = self._db.execute(
+            "SELECT order_id, user_id, amount, status, attempts, reason, updated_at FROM payments WHERE order_id = ?",
+            (order_id,),
+        ).one()
+        if row is None:
+            return None
+        return PaymentRecord(
+            order_id=row.order_id,
+            user_id=row.user_id,
+            amount=row.amount,
+            status=row.status,
+            attempts=row.attempts or 0,
+            reason=row.reason,
+            updated_at=aware(row.updated_at),
+        )
+
+    def put(self, record: PaymentRecord) -> None:
+        self._db.execute(
+            "INSERT INTO payments (order_id, user_id, amount, status, attempts, reason, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.order_id,
+                record.user_id,
+                record.amount,
+                record.status,
+                record.attempts,
+                record.reason,
+                record.updated_at,
+            ),
+        )
+
+    def mark_refunded(self, order_id: UUID, now: datetime) -> bool:
+        """Compare-and-set AUTHORIZED -> REFUNDED: true for exactly one caller."""
+        result = self._db.execute(
+            "UPDATE payments SET status = ?, updated_at = ? WHERE order_id = ? IF status = ?",
+            ("REFUNDED", now, order_id, "AUTHORIZED"),
+        )
+        return bool(result.was_applied)
+
+
+class PaymentLedger:
+    """The payment of each order, so a retried task never charges twice and a
+    refund happens only for an authorized payment, and at most once."""
+
+    def __init__(self, records: PaymentRecords, provider: PaymentProvider, clock: Clock = utc_now) -> None:
+        self._records = records
+        self._provider = provider
+        self._clock = clock
 
     def authorize(self, order_id: UUID, user_id: UUID, amount: Decimal) -> Authorization:
-        row = self._db.execute("SELECT status, attempts, reason FROM payments WHERE order_id = ?", (order_id,)).one()
-        if row is not None and row.status in ("AUTHORIZED", "DECLINED", "REFUNDED"):
+        record = self._records.get(order_id)
+        if record is not None and record.status in ("AUTHORIZED", "DECLINED", "REFUNDED"):
             # A retried task: answer what was decided, never charge twice.
-            outcome: Outcome = "declined" if row.status == "DECLINED" else "approved"
-            return Authorization(outcome, row.reason)
-        attempt = (row.attempts if row is not None else 0) + 1
-        self._record(order_id=order_id, user_id=user_id, amount=amount, status="PENDING", attempts=attempt, reason=None)
+            outcome: Outcome = "declined" if record.status == "DECLINED" else "approved"
+            return Authorization(outcome, record.reason)
+        attempt = (record.attempts if record is not None else 0) + 1
+        pending = PaymentRecord(order_id, user_id, amount, "PENDING", attempt, None, self._clock())
+        self._records.put(pending)
         result = self._provider.authorize(order_id, amount, attempt)
         status: PaymentStatus = "AUTHORIZED" if result.outcome == "approved" else "DECLINED"
-        self._record(
-            order_id=order_id, user_id=user_id, amount=amount, status=status, attempts=attempt, reason=result.reason
-        )
+        self._records.put(replace(pending, status=status, reason=result.reason, updated_at=self._clock()))
         return result
 
     def refund(self, order_id: UUID) -> bool:
         """Refund an authorized payment; False when there is none (or it was refunded)."""
-        row = self._db.execute("SELECT amount FROM payments WHERE order_id = ?", (order_id,)).one()
-        if row is None:
+        record = self._records.get(order_id)
+        if record is None or not self._records.mark_refunded(order_id, self._clock()):
             return False
-        taken = self._db.execute(
-            "UPDATE payments SET status = ?, updated_at = ? WHERE order_id = ? IF status = ?",
-            ("REFUNDED", datetime.now(UTC), order_id, "AUTHORIZED"),
-        )
-        if not taken.was_applied:
-            return False
-        self._provider.refund(order_id, row.amount)
+        self._provider.refund(order_id, record.amount)
         return True
-
-    def _record(
-        self,
-        *,
-        order_id: UUID,
-        user_id: UUID,
-        amount: Decimal,
-        status: PaymentStatus,
-        attempts: int,
-        reason: str | None,
-    ) -> None:
-        self._db.execute(
-            "INSERT INTO payments (order_id, user_id, amount, status, attempts, reason, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (order_id, user_id, amount, status, attempts, reason, datetime.now(UTC)),
-        )

@@ -5,7 +5,6 @@ that need it are null: the rest of the profile is still answered."""
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,11 +16,10 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from store.cart import CartPublic, CartRepository
-from store.db import Database
 from store.observability import count, logger
 from store.orders import OrderPublic, OrderRepository
+from store.ports import LifetimeRecords
 from store.users import UserPublic
-from store.workflow import LifetimeStats
 
 Source = Literal["cart", "orders", "lifetime"]
 SOURCES: tuple[Source, ...] = ("cart", "orders", "lifetime")
@@ -44,7 +42,7 @@ class Statistics(BaseModel):
     last_order_date: datetime | None
 
 
-class Profile(BaseModel):
+class ProfilePublic(BaseModel):
     user: UserPublic
     cart: CartPublic | None
     orders: list[OrderPublic] | None
@@ -60,33 +58,21 @@ class ProfileSources(Protocol):
     def lifetime(self, user_id: UUID) -> Lifetime: ...
 
 
-class SourceFault(RuntimeError):
-    """A source switched off by STORE_FAULTS (local stage only), to exercise degradation."""
-
-
 class DatabaseSources:
-    def __init__(self, database: Database) -> None:
-        self._carts = CartRepository(database)
-        self._orders = OrderRepository(database)
-        self._lifetime = LifetimeStats(database)
-        # Fault injection for tests and demos of degradation, never outside local.
-        local = os.environ.get("STORE_STAGE", "local") == "local"
-        self._faults = set(os.environ.get("STORE_FAULTS", "").split(",")) if local else set()
+    """The profile's sources, each read from its own tables."""
 
-    def _check(self, name: str) -> None:
-        if f"profile.{name}" in self._faults:
-            raise SourceFault(f"profile source {name} is switched off (STORE_FAULTS)")
+    def __init__(self, carts: CartRepository, orders: OrderRepository, lifetime: LifetimeRecords) -> None:
+        self._carts = carts
+        self._orders = orders
+        self._lifetime = lifetime
 
     def cart(self, user_id: UUID) -> CartPublic:
-        self._check("cart")
         return self._carts.show(user_id)
 
     def orders(self, user_id: UUID) -> list[OrderPublic]:
-        self._check("orders")
         return self._orders.list_for_user(user_id, limit=PROFILE_ORDERS).items
 
     def lifetime(self, user_id: UUID) -> Lifetime:
-        self._check("lifetime")
         totals, last = self._lifetime.of(user_id)
         return Lifetime(orders=totals, last_order_date=last)
 
@@ -95,7 +81,7 @@ class DatabaseSources:
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="profile")
 
 
-def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DEFAULT_TIMEOUT) -> Profile:
+def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DEFAULT_TIMEOUT) -> ProfilePublic:
     futures: dict[Source, Future[Any]] = {
         "cart": _POOL.submit(sources.cart, user.id),
         "orders": _POOL.submit(sources.orders, user.id),
@@ -118,7 +104,7 @@ def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DE
     cart: CartPublic | None = results.get("cart")
     orders: list[OrderPublic] | None = results.get("orders")
     lifetime: Lifetime | None = results.get("lifetime")
-    return Profile(
+    return ProfilePublic(
         user=user,
         cart=cart,
         orders=orders,

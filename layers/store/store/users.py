@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from store.clock import aware, to_ms, utc_now
 from store.config import Settings
 from store.db import Database
 from store.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
-from store.observability import logger, metrics
+from store.observability import count, logger
+from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.security import Role, hash_password, verify_password
 from store.throttle import LoginThrottle
 
@@ -33,12 +34,12 @@ Phone = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^\+?[0-9][0-
 BAD_CREDENTIALS = "invalid username or password"
 
 
-class _Request(BaseModel):
+class _Body(BaseModel):
     # Unknown fields are an error: `{"role": "admin"}` on register is a 422, not ignored.
     model_config = ConfigDict(extra="forbid")
 
 
-class UserCreate(_Request):
+class UserCreate(_Body):
     username: Username
     password: Password
     email: Email | None = None
@@ -46,13 +47,13 @@ class UserCreate(_Request):
     phone: Phone | None = None
 
 
-class LoginRequest(_Request):
+class TokenCreate(_Body):
     # Lenient on format (any mismatch is the same 401), bounded in size.
     username: str = Field(min_length=1, max_length=32)
     password: str = Field(min_length=1, max_length=128)
 
 
-class ProfileUpdate(_Request):
+class ProfileUpdate(_Body):
     """PUT /me: only the fields sent are changed; null clears an optional one."""
 
     full_name: FullName | None = None
@@ -69,7 +70,7 @@ class ProfileUpdate(_Request):
         return value
 
 
-class AdminUserUpdate(_Request):
+class AdminUserUpdate(_Body):
     full_name: FullName | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -86,12 +87,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class UserPage(BaseModel):
-    items: list[UserPublic]
-    next_cursor: uuid.UUID | None = Field(description="pass as `cursor` for the next page; null on the last one")
-
-
-class AccessToken(BaseModel):
+class TokenPublic(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="seconds until the token expires")
@@ -130,7 +126,7 @@ class User:
             phone=row.phone,
             role=row.role,
             password_hash=row.password_hash,
-            created_at=created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at,
+            created_at=aware(created_at),
         )
 
 
@@ -194,7 +190,7 @@ class UserRepository:
         assignments = ", ".join(f"{column} = ?" for column in [*columns, "updated_at"])
         result = self._db.execute(
             f"UPDATE users SET {assignments} WHERE id = ? IF EXISTS",
-            (*(changes[column] for column in columns), datetime.now(UTC), user_id),
+            (*(changes[column] for column in columns), utc_now(), user_id),
         )
         return bool(result.was_applied)
 
@@ -213,23 +209,9 @@ class UserRepository:
         return [User.from_row(row) for row in rows]
 
 
-def _count(name: str, **dimensions: str) -> None:
-    # A metric of its own, so that its dimensions do not apply to the request metrics.
-    with single_metric(
-        name=name,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=metrics.namespace,
-        default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        for key, value in dimensions.items():
-            metric.add_dimension(name=key, value=value)
-
-
 def create_user(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
     """Create a user; 409 when the name is taken (decided by Cassandra, atomically)."""
-    now = datetime.now(UTC)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what Cassandra keeps
+    now = to_ms(utc_now())  # what Cassandra keeps
     user = User(
         id=uuid.uuid4(),
         username=data.username,
@@ -255,7 +237,7 @@ def register(repository: UserRepository, data: UserCreate) -> User:
     """Self-service sign-up: always the `user` role."""
     user = create_user(repository, data)
     logger.info("user registered", extra={"user_id": str(user.id), "username": user.username})
-    _count("users_registered_total")
+    count("users_registered_total")
     return user
 
 
@@ -278,18 +260,18 @@ def authenticate(
     try:
         throttle.check(username_key(username), source_ip)
     except TooManyRequests:
-        _count("login_attempts_total", outcome="throttled")
+        count("login_attempts_total", outcome="throttled")
         logger.warning("login throttled", extra={"username": username, "source_ip": source_ip})
         raise
     user = repository.get_by_username(username)
     # Verified even for an unknown user (against a dummy hash): same time, same answer.
     if not verify_password(user.password_hash if user else None, password) or user is None:
         throttle.record_failure(username_key(username), source_ip)
-        _count("login_attempts_total", outcome="failure")
+        count("login_attempts_total", outcome="failure")
         logger.info("login failed", extra={"username": username, "source_ip": source_ip})
         raise Unauthorized(BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
     throttle.clear_username(username_key(username))
-    _count("login_attempts_total", outcome="success")
+    count("login_attempts_total", outcome="success")
     logger.info("login succeeded", extra={"user_id": str(user.id)})
     return user
 
@@ -342,11 +324,20 @@ def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID) -> 
     logger.info("user deleted", extra={"user_id": str(user.id), "by_admin": str(admin.id)})
 
 
-def list_users(repository: UserRepository, cursor: uuid.UUID | None, limit: int) -> UserPage:
+def list_users(repository: UserRepository, cursor: str | None, limit: int) -> Page[UserPublic]:
+    after = _user_cursor(cursor) if cursor is not None else None
     # One extra row tells whether there is a next page.
-    users = repository.page(cursor, limit + 1)
+    users = repository.page(after, limit + 1)
     items = [user.public() for user in users[:limit]]
-    return UserPage(items=items, next_cursor=items[-1].id if len(users) > limit else None)
+    more = len(users) > limit
+    return Page(items=items, next_cursor=encode_cursor({"u": str(items[-1].id)}) if more else None)
+
+
+def _user_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(decode_cursor(cursor)["u"]))
+    except (KeyError, ValueError) as error:
+        raise invalid_cursor() from error
 
 
 def bootstrap_admin(repository: UserRepository, settings: Settings) -> bool:

@@ -14,20 +14,21 @@ execution ends as superseded.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from store.clock import aware
 from store.db import Database
 from store.errors import Conflict
 from store.observability import count, logger
-from store.orders import FINAL_STATUSES, OrderActions, OrderPublic, OrderRepository, OrderStatus
+from store.orders import FINAL_STATUSES, OrderActions, OrderPublic, OrderStatus
 from store.payments import PaymentLedger
+from store.ports import LifetimeRecords, OrderStore, WorkflowControl
 
 # Defaults from the seeds, in seconds, before the deploy's time scale.
 PROCESSING_DELAY = 5.0
@@ -82,7 +83,7 @@ class LifetimeStats:
                 "SELECT order_id, total, created_at FROM user_lifetime_orders WHERE user_id = ?", (user_id,)
             )
         )
-        last = max((row.created_at.replace(tzinfo=UTC) for row in rows), default=None)
+        last = max((aware(row.created_at) for row in rows), default=None)
         return {row.order_id: row.total for row in rows}, last
 
 
@@ -96,12 +97,13 @@ class Step:
 
 
 class OrderWorkflow:
-    def __init__(self, database: Database, actions: OrderActions, payments: PaymentLedger) -> None:
-        self._db = database
-        self._orders = OrderRepository(database)
+    def __init__(
+        self, *, orders: OrderStore, actions: OrderActions, payments: PaymentLedger, stats: LifetimeRecords
+    ) -> None:
+        self._orders = orders
         self._actions = actions
         self._payments = payments
-        self._stats = LifetimeStats(database)
+        self._stats = stats
 
     def authorize_payment(self, order_id: UUID) -> dict[str, Any]:
         order = self._orders.get(order_id)
@@ -178,41 +180,14 @@ class OrderWorkflow:
         return {"purged": True}
 
 
-def execution_arn(state_machine_arn: str, order_id: UUID) -> str:
-    """The execution of an order: its name is the order id."""
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
+class LifecycleStarter:
+    """Starts an order's lifecycle execution, named by the order id, so a
+    redelivered OrderCreated starts nothing twice."""
 
+    def __init__(self, control: WorkflowControl, scale: float) -> None:
+        self._control = control
+        self._scale = scale
 
-class StepFunctionsControl:
-    """Starts and stops order executions (boto3; the endpoint comes from the
-    environment, so the same code runs on the emulator and on AWS)."""
-
-    def __init__(self, state_machine_arn: str) -> None:
-        import boto3  # noqa: PLC0415 - slow import, only where executions are controlled
-        from botocore.config import Config  # noqa: PLC0415
-
-        self._arn = state_machine_arn
-        self._client = boto3.client(
-            "stepfunctions",
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}),
-        )
-
-    def start(self, order_id: UUID, scale: float) -> bool:
-        """Start the order's execution; False if it was started before."""
-        try:
-            self._client.start_execution(
-                stateMachineArn=self._arn,
-                name=str(order_id),
-                input=json.dumps(execution_input(order_id, scale)),
-            )
-        except self._client.exceptions.ExecutionAlreadyExists:
-            return False
-        return True
-
-    def stop(self, order_id: UUID, cause: str) -> None:
-        try:
-            self._client.stop_execution(
-                executionArn=execution_arn(self._arn, order_id), error="OrderCancelled", cause=cause
-            )
-        except self._client.exceptions.ExecutionDoesNotExist:
-            logger.info("no execution to stop", extra={"order_id": str(order_id)})
+    def start(self, order_id: UUID) -> bool:
+        """True when this call started it; False when it had been started before."""
+        return self._control.start(order_id, execution_input(order_id, self._scale))

@@ -6,13 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cart_api.dependencies import Carts
+from cart_api.dependencies import CartsDep
 from store.auth import AdminUser
 from store.cart import CartPublic
+from store.paging import MAX_CURSOR_LENGTH, Page
 
 router = APIRouter(prefix="/carts", tags=["admin"])
 
 
-@router.get("", response_model=list[CartPublic])
-def all_carts(_: AdminUser, carts: Carts, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> list[CartPublic]:
-    return carts.all_carts(limit)
+@router.get("", response_model=Page[CartPublic])
+def all_carts(
+    _: AdminUser,
+    carts: CartsDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
+) -> Page[CartPublic]:
+    return carts.all_carts(limit, cursor)

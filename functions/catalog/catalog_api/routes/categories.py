@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from catalog_api.dependencies import Products
+from catalog_api.dependencies import ProductsDep
 from store.auth import CurrentUser
-from store.catalog import CategoryInfo
+from store.catalog import CategoryPublic
 from store.observability import count
+from store.paging import Page
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
-@router.get("", response_model=list[CategoryInfo])
-def list_categories(_: CurrentUser, products: Products) -> list[CategoryInfo]:
+@router.get("", response_model=Page[CategoryPublic])
+def list_categories(_: CurrentUser, products: ProductsDep) -> Page[CategoryPublic]:
+    """Every category with products, with its count: always one page."""
     categories = products.categories()
     for category in categories:
         count("products_per_category", value=category.product_count, category=category.name)
-    return categories
+    return Page(items=categories, next_cursor=None)

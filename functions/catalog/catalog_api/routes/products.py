@@ -1,4 +1,4 @@
-"""Products: browse (any signed-in user), manage (admins)."""
+"""ProductsDep: browse (any signed-in user), manage (admins)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.dependencies import Products
+from catalog_api.dependencies import ProductsDep
 from store.auth import AdminUser, CurrentUser
 from store.catalog import (
     ALL_PRODUCTS,
@@ -24,22 +24,23 @@ from store.catalog import (
 )
 from store.errors import BadRequest
 from store.observability import count
+from store.paging import MAX_CURSOR_LENGTH
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 MAX_BULK = 1000
 
 
-class BulkImport(BaseModel):
+class BulkImportCreate(BaseModel):
     products: Annotated[list[ProductCreate], Field(min_length=1, max_length=MAX_BULK)]
 
 
-class BulkImported(BaseModel):
+class BulkImportPublic(BaseModel):
     created: int
     ids: list[UUID]
 
 
-class StockLevel(BaseModel):
+class StockPublic(BaseModel):
     id: UUID
     quantity: int
 
@@ -52,11 +53,13 @@ class ListQuery(BaseModel):
     order: SortOrder = "asc"
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
-    page_token: Annotated[str | None, Field(max_length=1000, description="next_page_token of the previous page")] = None
+    cursor: Annotated[
+        str | None, Field(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None
 
 
 @router.get("", response_model=ProductPage)
-def list_products(user: CurrentUser, products: Products, query: Annotated[ListQuery, Query()]) -> ProductPage:
+def list_products(user: CurrentUser, products: ProductsDep, query: Annotated[ListQuery, Query()]) -> ProductPage:
     scope = query.category.strip().lower() if query.category else ALL_PRODUCTS
     if scope == ALL_PRODUCTS and not user.is_admin:
         raise BadRequest(
@@ -64,12 +67,12 @@ def list_products(user: CurrentUser, products: Products, query: Annotated[ListQu
             details={"parameter": "category"},
         )
     after = None
-    if query.page_token is not None:
-        after = Position.decode(query.page_token)
+    if query.cursor is not None:
+        after = Position.decode(query.cursor)
         if (after.scope, after.sort, after.order) != (scope, query.sort, query.order):
             raise BadRequest(
-                "page_token belongs to another listing: repeat the same category, sort and order",
-                details={"parameter": "page_token"},
+                "cursor belongs to another listing: repeat the same category, sort and order",
+                details={"parameter": "cursor"},
             )
     if scope != ALL_PRODUCTS:
         count("category_requests_total", category=scope)
@@ -79,34 +82,34 @@ def list_products(user: CurrentUser, products: Products, query: Annotated[ListQu
 
 
 @router.get("/{product_id}", response_model=ProductPublic)
-def get_product(_: CurrentUser, products: Products, product_id: UUID) -> ProductPublic:
+def get_product(_: CurrentUser, products: ProductsDep, product_id: UUID) -> ProductPublic:
     product = products.require(product_id)
     count("product_views_total", category=product.category)
     return product
 
 
 @router.post("", response_model=ProductPublic, status_code=201)
-def create_product(_: AdminUser, products: Products, product: ProductCreate) -> ProductPublic:
+def create_product(_: AdminUser, products: ProductsDep, product: ProductCreate) -> ProductPublic:
     return products.create_many([product])[0]
 
 
-@router.post("/bulk", response_model=BulkImported, status_code=201)
-def import_products(_: AdminUser, products: Products, body: BulkImport) -> BulkImported:
+@router.post("/bulk", response_model=BulkImportPublic, status_code=201)
+def import_products(_: AdminUser, products: ProductsDep, body: BulkImportCreate) -> BulkImportPublic:
     created = products.create_many(body.products)
-    return BulkImported(created=len(created), ids=[product.id for product in created])
+    return BulkImportPublic(created=len(created), ids=[product.id for product in created])
 
 
 @router.put("/{product_id}", response_model=ProductPublic)
-def update_product(_: AdminUser, products: Products, product_id: UUID, change: ProductUpdate) -> ProductPublic:
+def update_product(_: AdminUser, products: ProductsDep, product_id: UUID, change: ProductUpdate) -> ProductPublic:
     return products.update(product_id, change)
 
 
 @router.delete("/{product_id}", status_code=204)
-def delete_product(_: AdminUser, products: Products, product_id: UUID) -> Response:
+def delete_product(_: AdminUser, products: ProductsDep, product_id: UUID) -> Response:
     products.delete(product_id)
     return Response(status_code=204)
 
 
-@router.patch("/{product_id}/stock", response_model=StockLevel)
-def change_stock(_: AdminUser, products: Products, product_id: UUID, change: StockChange) -> StockLevel:
-    return StockLevel(id=product_id, quantity=products.change_stock(product_id, change))
+@router.patch("/{product_id}/stock", response_model=StockPublic)
+def change_stock(_: AdminUser, products: ProductsDep, product_id: UUID, change: StockChange) -> StockPublic:
+    return StockPublic(id=product_id, quantity=products.change_stock(product_id, change))

@@ -8,32 +8,35 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from store.auth import AdminUser
-from store.users import AdminUserUpdate, UserPage, UserPublic, admin_update, delete_user, get_user, list_users
-from users_api.dependencies import Users
+from store.paging import MAX_CURSOR_LENGTH, Page
+from store.users import AdminUserUpdate, UserPublic, admin_update, delete_user, get_user, list_users
+from users_api.dependencies import UsersDep
 
 router = APIRouter(prefix="/users", tags=["admin"])
 
 
-@router.get("", response_model=UserPage)
+@router.get("", response_model=Page[UserPublic])
 def list_all(
     admin: AdminUser,
-    users: Users,
+    users: UsersDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page")] = None,
-) -> UserPage:
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
+) -> Page[UserPublic]:
     return list_users(users, cursor, limit)
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read(user_id: UUID, admin: AdminUser, users: Users) -> UserPublic:
+def read(user_id: UUID, admin: AdminUser, users: UsersDep) -> UserPublic:
     return get_user(users, user_id).public()
 
 
 @router.put("/{user_id}", response_model=UserPublic)
-def update(user_id: UUID, data: AdminUserUpdate, admin: AdminUser, users: Users) -> UserPublic:
+def update(user_id: UUID, data: AdminUserUpdate, admin: AdminUser, users: UsersDep) -> UserPublic:
     return admin_update(users, admin.user, user_id, data).public()
 
 
 @router.delete("/{user_id}", status_code=204)
-def delete(user_id: UUID, admin: AdminUser, users: Users) -> None:
+def delete(user_id: UUID, admin: AdminUser, users: UsersDep) -> None:
     delete_user(users, admin.user, user_id)

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from store.auth import CurrentUser, RevokedTokens
+from store.auth import CurrentUser, RevokedTokensDep
 from store.errors import UnsupportedMediaType
 from store.security import issue_token
-from store.users import AccessToken, LoginRequest, UserCreate, UserPublic, authenticate, register
-from users_api.dependencies import DatabaseDep, SettingsDep, Throttle, Users
+from store.users import TokenCreate, TokenPublic, UserCreate, UserPublic, authenticate, register
+from users_api.dependencies import LoginThrottleDep, SettingsDep, UsersDep
 
 router = APIRouter(tags=["auth"])
 
@@ -38,14 +38,14 @@ _LOGIN_BODY: dict[str, Any] = {
                     "required": ["username", "password"],
                 }
             },
-            _JSON: {"schema": LoginRequest.model_json_schema()},
+            _JSON: {"schema": TokenCreate.model_json_schema()},
         },
     }
 }
 
 
 @router.post("/register", status_code=201, response_model=UserPublic)
-def register_user(data: UserCreate, users: Users) -> UserPublic:
+def register_user(data: UserCreate, users: UsersDep) -> UserPublic:
     return register(users, data).public()
 
 
@@ -53,7 +53,7 @@ def _invalid(errors: Sequence[Mapping[str, Any]]) -> RequestValidationError:
     return RequestValidationError([{**error, "loc": ("body", *error.get("loc", ()))} for error in errors])
 
 
-async def login_credentials(request: Request) -> LoginRequest:
+async def login_credentials(request: Request) -> TokenCreate:
     """The credentials from an OAuth2 password form or a JSON body (chosen by Content-Type)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
@@ -70,27 +70,27 @@ async def login_credentials(request: Request) -> LoginRequest:
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise _invalid([{"loc": (), "msg": f"malformed body: {error}", "type": "value_error"}]) from error
     try:
-        return LoginRequest.model_validate(data)
+        return TokenCreate.model_validate(data)
     except ValidationError as error:
         raise _invalid(error.errors(include_url=False, include_input=False)) from error
 
 
-@router.post("/login", response_model=AccessToken, openapi_extra=_LOGIN_BODY)
+@router.post("/login", response_model=TokenPublic, openapi_extra=_LOGIN_BODY)
 def login(
-    credentials: Annotated[LoginRequest, Depends(login_credentials)],
+    credentials: Annotated[TokenCreate, Depends(login_credentials)],
     request: Request,
-    users: Users,
-    throttle: Throttle,
+    users: UsersDep,
+    throttle: LoginThrottleDep,
     settings: SettingsDep,
-) -> AccessToken:
+) -> TokenPublic:
     # API Gateway's sourceIp (Mangum puts it in the ASGI scope); never a client header.
     source_ip = request.client.host if request.client else "unknown"
     user = authenticate(users, throttle, credentials.username, credentials.password, source_ip)
     issued = issue_token(settings, user.id, user.role)
-    return AccessToken(access_token=issued.access_token, expires_in=issued.expires_in)
+    return TokenPublic(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
 @router.post("/logout", status_code=204)
-def logout(principal: CurrentUser, database: DatabaseDep) -> None:
+def logout(principal: CurrentUser, revoked: RevokedTokensDep) -> None:
     """Revoke the presented token (until it would expire anyway)."""
-    RevokedTokens(database).revoke(principal.token)
+    revoked.revoke(principal.token)

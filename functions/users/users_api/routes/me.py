@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from store.auth import CurrentUser
-from store.profile import DatabaseSources, Profile, build_profile
+from store.profile import ProfilePublic, build_profile
 from store.users import ProfileUpdate, UserPublic, update_profile
-from users_api.dependencies import DatabaseDep, Users
+from users_api.dependencies import ProfileSourcesDep, UsersDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -18,13 +18,13 @@ def read_me(principal: CurrentUser) -> UserPublic:
 
 
 @router.put("", response_model=UserPublic)
-def update_me(data: ProfileUpdate, principal: CurrentUser, users: Users) -> UserPublic:
+def update_me(data: ProfileUpdate, principal: CurrentUser, users: UsersDep) -> UserPublic:
     """Only the fields sent change; a new `password` needs `current_password`."""
     return update_profile(users, principal.user, data).public()
 
 
-@router.get("/profile", response_model=Profile)
-def my_profile(principal: CurrentUser, database: DatabaseDep) -> Profile:
+@router.get("/profile", response_model=ProfilePublic)
+def my_profile(principal: CurrentUser, sources: ProfileSourcesDep) -> ProfilePublic:
     """The user, cart, orders and statistics, read in parallel; a source that
     fails is named in `unavailable` and the rest is still answered."""
-    return build_profile(principal.user.public(), DatabaseSources(database))
+    return build_profile(principal.user.public(), sources)

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from store.auth import CurrentUser
-from store.notifications import INBOX_SIZE, NotificationInbox
-from users_api.dependencies import DatabaseDep
+from store.notifications import INBOX_SIZE, NotificationPublic
+from store.paging import MAX_CURSOR_LENGTH, Page
+from users_api.dependencies import InboxDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
 
-class NotificationOut(BaseModel):
-    event_id: UUID
-    event_type: str
-    order_id: UUID
-    message: str
-    created_at: datetime
-
-
-class NotificationList(BaseModel):
-    items: list[NotificationOut]
-
-
-@router.get("/notifications", response_model=NotificationList)
+@router.get("/notifications", response_model=Page[NotificationPublic])
 def my_notifications(
-    principal: CurrentUser, database: DatabaseDep, limit: Annotated[int, Query(ge=1, le=INBOX_SIZE)] = INBOX_SIZE
-) -> NotificationList:
+    principal: CurrentUser,
+    inbox: InboxDep,
+    limit: Annotated[int, Query(ge=1, le=INBOX_SIZE)] = INBOX_SIZE,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
+) -> Page[NotificationPublic]:
     """Newest first; the inbox keeps the last 100."""
-    items = NotificationInbox(database).latest(principal.id, limit)
-    return NotificationList(items=[NotificationOut.model_validate(item, from_attributes=True) for item in items])
+    return inbox.page(principal.id, limit, cursor)

@@ -1,0 +1,117 @@
+"""The collaborators the services depend on, as interfaces.
+
+Services (checkout, order actions, the workflow, the relay, the notifier)
+receive these from one wiring point per function (`store.wiring`); the
+Cassandra repositories and the AWS adapters (`store.aws`) implement them, and
+unit and crash tests pass in-memory fakes. Only what a test needs to replace
+is a port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from store.cart import CartLine
+    from store.catalog import ProductPublic
+    from store.events import DomainEvent
+    from store.orders import OrderPublic, StatusChange
+    from store.outbox import PendingEvent
+    from store.payments import PaymentRecord
+    from store.users import User
+
+
+class ProductStock(Protocol):
+    """Products as checkout and cancel see them: read, and take or give back stock."""
+
+    def get(self, product_id: UUID) -> ProductPublic | None: ...
+
+    def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, ProductPublic]: ...
+
+    def reserve(self, product_id: UUID, units: int) -> bool: ...
+
+    def release(self, product_id: UUID, units: int) -> int: ...
+
+    def release_if_exists(self, product_id: UUID, units: int) -> bool: ...
+
+
+class CartLines(Protocol):
+    def lines(self, user_id: UUID) -> list[CartLine]: ...
+
+    def remove_products(self, user_id: UUID, product_ids: Sequence[UUID]) -> None: ...
+
+
+class OrderStore(Protocol):
+    def get(self, order_id: UUID) -> OrderPublic | None: ...
+
+    def create(self, order: OrderPublic, event: DomainEvent) -> None: ...
+
+    def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic: ...
+
+    def delete(self, order: OrderPublic) -> None: ...
+
+
+class EventOutbox(Protocol):
+    def write(self, event: DomainEvent) -> None: ...
+
+    def pending(self) -> list[PendingEvent]: ...
+
+    def lease(self, event: PendingEvent, now: datetime) -> bool: ...
+
+    def release_lease(self, event: PendingEvent) -> None: ...
+
+    def mark_sent(self, event: PendingEvent, now: datetime) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event_type: str, body: str) -> None: ...
+
+
+class WorkflowControl(Protocol):
+    """Starts and stops an order's lifecycle execution (Step Functions)."""
+
+    def start(self, order_id: UUID, execution_input: dict[str, Any]) -> bool: ...
+
+    def stop(self, order_id: UUID, cause: str) -> None: ...
+
+
+class PaymentRecords(Protocol):
+    def get(self, order_id: UUID) -> PaymentRecord | None: ...
+
+    def put(self, record: PaymentRecord) -> None: ...
+
+    def mark_refunded(self, order_id: UUID, now: datetime) -> bool: ...
+
+
+class LifetimeRecords(Protocol):
+    def record(self, order: OrderPublic, delivered_at: datetime) -> None: ...
+
+    def of(self, user_id: UUID) -> tuple[dict[UUID, Decimal], datetime | None]: ...
+
+
+class EventClaims(Protocol):
+    """At-most-once handling of an event by one consumer."""
+
+    def claim(self, event_id: UUID) -> bool: ...
+
+    def release(self, event_id: UUID) -> None: ...
+
+
+class Inbox(Protocol):
+    def add(self, user_id: UUID, event: DomainEvent, message: str) -> None: ...
+
+
+class UserDirectory(Protocol):
+    def get(self, user_id: UUID) -> User | None: ...
+
+
+class Channel(Protocol):
+    """A notification channel beyond the inbox (email, SMS)."""
+
+    name: str
+
+    def send(self, address: str, subject: str, message: str) -> None: ...

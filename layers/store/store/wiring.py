@@ -1,0 +1,149 @@
+"""The one place that puts the store together: which repository, AWS adapter
+and service each function uses, built from the settings.
+
+Every function gets its collaborators from `wiring()` (its HTTP dependencies or
+its handler), built lazily, once per process: a function builds only what it
+uses (the catalog never creates an AWS client). Tests build services directly
+with fakes instead (tests/unit/fakes.py).
+"""
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+
+from store import aws
+from store.cart import CartRepository, RecentViews
+from store.catalog import ProductRepository
+from store.checkout import Checkout
+from store.config import Settings, get_settings
+from store.db import Database, get_database
+from store.idempotency import CassandraIdempotencyStore, ProcessedEvents
+from store.notifications import NotificationInbox, Notifier
+from store.orders import OrderActions, OrderRepository
+from store.outbox import Outbox, OutboxRelay
+from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
+from store.ports import Channel
+from store.profile import DatabaseSources
+from store.throttle import LoginThrottle
+from store.users import UserRepository
+from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
+
+
+class Wiring:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+
+    # -- repositories (Cassandra)
+
+    @cached_property
+    def products(self) -> ProductRepository:
+        return ProductRepository(self.database)
+
+    @cached_property
+    def carts(self) -> CartRepository:
+        return CartRepository(self.database, self.products)
+
+    @cached_property
+    def recent_views(self) -> RecentViews:
+        return RecentViews(self.database, self.products)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.database)
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.database, self.outbox)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.database)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(self.database, self.settings)
+
+    @cached_property
+    def lifetime_stats(self) -> LifetimeStats:
+        return LifetimeStats(self.database)
+
+    @cached_property
+    def idempotency_store(self) -> CassandraIdempotencyStore:
+        return CassandraIdempotencyStore(self.database)
+
+    @cached_property
+    def inbox(self) -> NotificationInbox:
+        return NotificationInbox(self.database)
+
+    # -- AWS adapters and the payment provider
+
+    @cached_property
+    def relay(self) -> OutboxRelay | None:
+        """None when no topic is configured: events then stay pending in the outbox."""
+        topic = self.settings.order_events_topic_arn
+        return OutboxRelay(self.outbox, aws.SnsEventPublisher(topic)) if topic else None
+
+    @cached_property
+    def workflow_control(self) -> aws.StepFunctionsControl | None:
+        arn = self.settings.order_state_machine_arn
+        return aws.StepFunctionsControl(arn) if arn else None
+
+    @cached_property
+    def channels(self) -> list[Channel]:
+        """Email when a sender is configured (verified in SES); SMS always."""
+        sender = self.settings.notifications_sender
+        return [*([aws.SesEmail(sender)] if sender else []), aws.SnsSms()]
+
+    @cached_property
+    def payments(self) -> PaymentLedger:
+        return PaymentLedger(PaymentRepository(self.database), SimulatedProvider.from_settings(self.settings))
+
+    # -- services
+
+    @cached_property
+    def checkout(self) -> Checkout:
+        return Checkout(carts=self.carts, products=self.products, orders=self.orders, relay=self.relay)
+
+    @cached_property
+    def order_actions(self) -> OrderActions:
+        return OrderActions(
+            orders=self.orders,
+            products=self.products,
+            outbox=self.outbox,
+            relay=self.relay,
+            payments=self.payments,
+            workflow=self.workflow_control,
+        )
+
+    @cached_property
+    def order_workflow(self) -> OrderWorkflow:
+        return OrderWorkflow(
+            orders=self.orders, actions=self.order_actions, payments=self.payments, stats=self.lifetime_stats
+        )
+
+    @cached_property
+    def lifecycle_starter(self) -> LifecycleStarter:
+        if self.workflow_control is None:
+            raise RuntimeError("ORDER_STATE_MACHINE_ARN is not set: the starter has no state machine to start")
+        return LifecycleStarter(self.workflow_control, self.settings.order_time_scale)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(
+            claims=ProcessedEvents(self.database, "notifications"),
+            inbox=self.inbox,
+            users=self.users,
+            channels=self.channels,
+            language=self.settings.notifications_language,
+        )
+
+    @cached_property
+    def profile_sources(self) -> DatabaseSources:
+        return DatabaseSources(self.carts, self.orders, self.lifetime_stats)
+
+
+@cache
+def wiring() -> Wiring:
+    """The process's wiring (one Cassandra session, one client per AWS service)."""
+    return Wiring(get_settings(), get_database())
