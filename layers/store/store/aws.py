@@ -19,7 +19,7 @@ from store.observability import logger
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 4.0
-MAX_ATTEMPTS = 2  # the first try and one retry: at most about 12 s
+MAX_ATTEMPTS = 2  # in all, the first try included: at most about 12 s
 
 
 @cache
@@ -31,7 +31,7 @@ def client(service: str) -> Any:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
@@ -63,7 +63,9 @@ class StepFunctionsControl:
         self._arn = state_machine_arn
 
     def start(self, order_id: UUID, execution_input: dict[str, Any]) -> bool:
-        """Start the order's execution; False if it was started before."""
+        """Start the order's execution. False when it exists and has ended or had
+        another input. A repeat while it runs with the same input is answered by
+        Step Functions as a success, naming the same execution: still one."""
         sfn = client("stepfunctions")
         try:
             sfn.start_execution(stateMachineArn=self._arn, name=str(order_id), input=json.dumps(execution_input))

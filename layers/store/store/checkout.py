@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
@@ -39,7 +39,6 @@ from store.clock import Clock, to_ms, utc_now
 from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict, NotFound, Unprocessable
 from store.events import DomainEvent
-from store.idempotency import CassandraIdempotencyStore
 from store.observability import count, logger
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
@@ -230,7 +229,7 @@ class Checkout:
 def checkout_once(
     checkout: Checkout,
     *,
-    idempotency_store: CassandraIdempotencyStore,
+    idempotency_store: BasePersistenceLayer,
     user_id: UUID,
     request: CheckoutCreate,
     idempotency_key: str | None,

@@ -102,7 +102,7 @@ class OrderPublic(BaseModel):
     status_history: list[StatusChange]
 
 
-class StatusUpdate(BaseModel):
+class OrderStatusUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: OrderStatus
@@ -363,7 +363,7 @@ class OrderActions:
         check_cancel(order.status, by_admin=is_admin)
         return self.move(order, "CANCELLED", "admin" if is_admin else "user", reason)
 
-    def set_status(self, order_id: UUID, update: StatusUpdate) -> OrderPublic:
+    def set_status(self, order_id: UUID, update: OrderStatusUpdate) -> OrderPublic:
         order = self._orders.get(order_id)
         if order is None:
             raise NotFound(f"order {order_id} does not exist")

@@ -17,7 +17,7 @@ from store.orders import (
     Cursor,
     OrderPublic,
     OrderStatus,
-    StatusUpdate,
+    OrderStatusUpdate,
 )
 from store.paging import MAX_CURSOR_LENGTH, Page
 
@@ -69,7 +69,7 @@ def cancel_order(
 
 
 @router.put("/{order_id}/status", response_model=OrderPublic)
-def change_status(_: AdminUser, actions: OrderActionsDep, order_id: UUID, update: StatusUpdate) -> OrderPublic:
+def change_status(_: AdminUser, actions: OrderActionsDep, order_id: UUID, update: OrderStatusUpdate) -> OrderPublic:
     return actions.set_status(order_id, update)
 
 

@@ -1,0 +1,499 @@
+"""In-memory collaborators for the services' unit and crash tests.
+
+Each fake implements a port of `store.ports` with the same rules as its
+Cassandra repository (compare-and-set where the repository uses one, an
+order written with its event at once). Every call goes through a shared
+`Faults` first, so a test can make any collaborator call fail: before it has
+any effect (the call never reached the database), or after (it was applied,
+but the caller saw an error, like a write timeout).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from store.cart import CartLine
+from store.catalog import ProductPublic
+from store.checkout import Checkout
+from store.db import CassandraUnavailable
+from store.errors import Conflict, NotFound
+from store.events import DomainEvent
+from store.notifications import Notifier
+from store.orders import OrderActions, OrderPublic, StatusChange
+from store.outbox import OutboxRelay, PendingEvent, pending_event
+from store.payments import Authorization, PaymentLedger, PaymentRecord, SimulatedProvider
+from store.users import User
+from store.workflow import LifecycleStarter, OrderWorkflow
+
+When = Literal["before", "after"]
+
+
+@dataclass
+class Faults:
+    """Which call fails: `at` names it ("products.reserve"), `nth` which of its calls."""
+
+    at: str | None = None
+    nth: int = 1
+    when: When = "before"
+    error: BaseException = field(default_factory=lambda: CassandraUnavailable("injected: the database did not answer"))
+    calls: list[str] = field(default_factory=list)
+    _seen: Counter[str] = field(default_factory=Counter)
+
+    def fail(self, at: str, nth: int = 1, when: When = "before", error: BaseException | None = None) -> None:
+        self.at, self.nth, self.when = at, nth, when
+        if error is not None:
+            self.error = error
+        self._seen.clear()
+
+    def clear(self) -> None:
+        self.at = None
+
+    def enter(self, name: str) -> bool:
+        """Record the call; raise now if it fails before; True if it must fail after."""
+        self.calls.append(name)
+        self._seen[name] += 1
+        due = name == self.at and self._seen[name] == self.nth
+        if due and self.when == "before":
+            raise self.error
+        return due
+
+    def leave(self, due: bool) -> None:
+        if due:
+            raise self.error
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)  # every call a distinct, later moment
+        return self.now
+
+
+class FakeProducts:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.items: dict[UUID, ProductPublic] = {}
+
+    def add(self, quantity: int, price: str = "2.50", name: str = "Tea") -> ProductPublic:
+        product = ProductPublic(
+            id=uuid.uuid4(),
+            name=name,
+            category="food",
+            price=Decimal(price),
+            quantity=quantity,
+            description="",
+            manufacturer="",
+        )
+        self.items[product.id] = product
+        return product
+
+    def stock(self, product_id: UUID) -> int:
+        return self.items[product_id].quantity
+
+    def _set(self, product_id: UUID, quantity: int) -> None:
+        self.items[product_id] = self.items[product_id].model_copy(update={"quantity": quantity})
+
+    def get(self, product_id: UUID) -> ProductPublic | None:
+        due = self.faults.enter("products.get")
+        found = self.items.get(product_id)
+        self.faults.leave(due)
+        return found
+
+    def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, ProductPublic]:
+        due = self.faults.enter("products.get_many")
+        found = {pid: self.items[pid] for pid in product_ids if pid in self.items}
+        self.faults.leave(due)
+        return found
+
+    def reserve(self, product_id: UUID, units: int) -> bool:
+        due = self.faults.enter("products.reserve")
+        if product_id not in self.items:
+            raise NotFound(f"product {product_id} does not exist")
+        taken = self.stock(product_id) >= units
+        if taken:
+            self._set(product_id, self.stock(product_id) - units)
+        self.faults.leave(due)
+        return taken
+
+    def release(self, product_id: UUID, units: int) -> int:
+        due = self.faults.enter("products.release")
+        if product_id not in self.items:
+            raise NotFound(f"product {product_id} does not exist")
+        self._set(product_id, self.stock(product_id) + units)
+        self.faults.leave(due)
+        return self.stock(product_id)
+
+    def release_if_exists(self, product_id: UUID, units: int) -> bool:
+        try:
+            self.release(product_id, units)
+        except NotFound:
+            return False
+        return True
+
+
+class FakeCarts:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.by_user: dict[UUID, list[CartLine]] = {}
+
+    def put(self, user_id: UUID, product_id: UUID, quantity: int) -> None:
+        self.by_user.setdefault(user_id, []).append(CartLine(uuid.uuid4(), product_id, quantity))
+
+    def lines(self, user_id: UUID) -> list[CartLine]:
+        due = self.faults.enter("carts.lines")
+        found = list(self.by_user.get(user_id, []))
+        self.faults.leave(due)
+        return found
+
+    def remove_products(self, user_id: UUID, product_ids: Sequence[UUID]) -> None:
+        due = self.faults.enter("carts.remove_products")
+        self.by_user[user_id] = [line for line in self.by_user.get(user_id, []) if line.product_id not in product_ids]
+        self.faults.leave(due)
+
+
+class FakeOutbox:
+    """`outbox_pending` and `outbox` in memory: pending rows by event id, sent ids."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rows: dict[UUID, PendingEvent] = {}
+        self.recorded: list[DomainEvent] = []
+        self.sent: list[UUID] = []
+
+    def record(self, event: DomainEvent) -> None:
+        """The outbox rows of a batch (no fault point of its own: the batch has one)."""
+        self.recorded.append(event)
+        self.rows[event.id] = pending_event(event)
+
+    def write(self, event: DomainEvent) -> None:
+        due = self.faults.enter("outbox.write")
+        self.record(event)
+        self.faults.leave(due)
+
+    def pending(self) -> list[PendingEvent]:
+        due = self.faults.enter("outbox.pending")
+        found = sorted(self.rows.values(), key=lambda row: row.created_at)
+        self.faults.leave(due)
+        return found
+
+    def lease(self, event: PendingEvent, now: datetime) -> bool:
+        due = self.faults.enter("outbox.lease")
+        row = self.rows.get(event.event_id)
+        taken = row is not None and row.lease_until == event.lease_until
+        if taken and row is not None:
+            self.rows[event.event_id] = PendingEvent(
+                row.bucket, row.created_at, row.event_id, row.event_type, row.body, now + timedelta(seconds=30)
+            )
+        self.faults.leave(due)
+        return taken
+
+    def release_lease(self, event: PendingEvent) -> None:
+        due = self.faults.enter("outbox.release_lease")
+        row = self.rows.get(event.event_id)
+        if row is not None:
+            self.rows[event.event_id] = PendingEvent(
+                row.bucket, row.created_at, row.event_id, row.event_type, row.body, None
+            )
+        self.faults.leave(due)
+
+    def mark_sent(self, event: PendingEvent, now: datetime) -> None:
+        due = self.faults.enter("outbox.mark_sent")
+        self.rows.pop(event.event_id, None)
+        self.sent.append(event.event_id)
+        self.faults.leave(due)
+
+
+class FakeOrders:
+    def __init__(self, faults: Faults, outbox: FakeOutbox) -> None:
+        self.faults = faults
+        self.outbox = outbox
+        self.items: dict[UUID, OrderPublic] = {}
+
+    def get(self, order_id: UUID) -> OrderPublic | None:
+        due = self.faults.enter("orders.get")
+        found = self.items.get(order_id)
+        self.faults.leave(due)
+        return found
+
+    def create(self, order: OrderPublic, event: DomainEvent) -> None:
+        due = self.faults.enter("orders.create")
+        self.items[order.id] = order  # one logged batch: the order and its event together
+        self.outbox.record(event)
+        self.faults.leave(due)
+
+    def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic:
+        due = self.faults.enter("orders.change_status")
+        current = self.items.get(order.id)
+        if current is None:
+            raise NotFound(f"order {order.id} does not exist")
+        if current.status != order.status:
+            raise Conflict(f"order {order.id} changed meanwhile: it is now {current.status}")
+        changed = current.model_copy(
+            update={
+                "status": change.status,
+                "updated_at": change.changed_at,
+                "status_history": [*current.status_history, change],
+            }
+        )
+        self.items[order.id] = changed
+        self.faults.leave(due)
+        return changed
+
+    def delete(self, order: OrderPublic) -> None:
+        due = self.faults.enter("orders.delete")
+        self.items.pop(order.id, None)
+        self.faults.leave(due)
+
+
+class FakePublisher:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.published: list[tuple[str, str]] = []
+
+    def publish(self, event_type: str, body: str) -> None:
+        due = self.faults.enter("publisher.publish")
+        self.published.append((event_type, body))
+        self.faults.leave(due)
+
+    def event_ids(self) -> list[UUID]:
+        return [DomainEvent.model_validate_json(body).id for _, body in self.published]
+
+
+class FakeWorkflowControl:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.started: dict[UUID, dict[str, Any]] = {}
+        self.stopped: list[UUID] = []
+
+    def start(self, order_id: UUID, execution_input: dict[str, Any]) -> bool:
+        due = self.faults.enter("workflow.start")
+        new = order_id not in self.started
+        self.started.setdefault(order_id, execution_input)
+        self.faults.leave(due)
+        return new
+
+    def stop(self, order_id: UUID, cause: str) -> None:
+        due = self.faults.enter("workflow.stop")
+        self.stopped.append(order_id)
+        self.faults.leave(due)
+
+
+class FakePaymentRecords:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.items: dict[UUID, PaymentRecord] = {}
+
+    def get(self, order_id: UUID) -> PaymentRecord | None:
+        due = self.faults.enter("payments.get")
+        found = self.items.get(order_id)
+        self.faults.leave(due)
+        return found
+
+    def put(self, record: PaymentRecord) -> None:
+        due = self.faults.enter("payments.put")
+        self.items[record.order_id] = record
+        self.faults.leave(due)
+
+    def mark_refunded(self, order_id: UUID, now: datetime) -> bool:
+        due = self.faults.enter("payments.mark_refunded")
+        record = self.items.get(order_id)
+        taken = record is not None and record.status == "AUTHORIZED"
+        if taken and record is not None:
+            self.items[order_id] = PaymentRecord(
+                record.order_id, record.user_id, record.amount, "REFUNDED", record.attempts, record.reason, now
+            )
+        self.faults.leave(due)
+        return taken
+
+
+class RecordingProvider:
+    """The simulated provider's decisions, with the refunds it was asked for."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.simulated = SimulatedProvider()
+        self.refunds: list[UUID] = []
+
+    def authorize(self, order_id: UUID, amount: Decimal, attempt: int) -> Authorization:
+        due = self.faults.enter("provider.authorize")
+        result = self.simulated.authorize(order_id, amount, attempt)
+        self.faults.leave(due)
+        return result
+
+    def refund(self, order_id: UUID, amount: Decimal) -> None:
+        due = self.faults.enter("provider.refund")
+        self.refunds.append(order_id)
+        self.faults.leave(due)
+
+
+class FakeLifetime:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rows: dict[UUID, dict[UUID, Decimal]] = {}
+
+    def record(self, order: OrderPublic, delivered_at: datetime) -> None:
+        due = self.faults.enter("lifetime.record")
+        self.rows.setdefault(order.user_id, {})[order.id] = order.total
+        self.faults.leave(due)
+
+    def of(self, user_id: UUID) -> tuple[dict[UUID, Decimal], datetime | None]:
+        return dict(self.rows.get(user_id, {})), None
+
+
+class FakeClaims:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.claimed: set[UUID] = set()
+
+    def claim(self, event_id: UUID) -> bool:
+        due = self.faults.enter("claims.claim")
+        new = event_id not in self.claimed
+        self.claimed.add(event_id)
+        self.faults.leave(due)
+        return new
+
+    def release(self, event_id: UUID) -> None:
+        due = self.faults.enter("claims.release")
+        self.claimed.discard(event_id)
+        self.faults.leave(due)
+
+
+class FakeInbox:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.entries: list[tuple[UUID, UUID, str]] = []
+
+    def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
+        due = self.faults.enter("inbox.add")
+        self.entries.append((user_id, event.id, message))
+        self.faults.leave(due)
+
+
+class FakeUsers:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.items: dict[UUID, User] = {}
+
+    def add(self, email: str | None = None, phone: str | None = None) -> User:
+        user = User(
+            id=uuid.uuid4(),
+            username=f"u{uuid.uuid4().hex[:8]}",
+            email=email,
+            full_name=None,
+            phone=phone,
+            role="user",
+            password_hash="x",
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        self.items[user.id] = user
+        return user
+
+    def get(self, user_id: UUID) -> User | None:
+        due = self.faults.enter("users.get")
+        found = self.items.get(user_id)
+        self.faults.leave(due)
+        return found
+
+
+class FakeChannel:
+    def __init__(self, name: str, faults: Faults) -> None:
+        self.name = name
+        self.faults = faults
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, address: str, subject: str, message: str) -> None:
+        due = self.faults.enter(f"channel.{self.name}")
+        self.sent.append((address, message))
+        self.faults.leave(due)
+
+
+class MemoryIdempotencyStore(BasePersistenceLayer):
+    """Powertools idempotency records in a dict, with the Cassandra store's rules."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        existing = self.records.get(data_record.idempotency_key)
+        if existing is not None and not existing.is_expired:
+            self._validate_payload(data_payload=data_record, stored_data_record=existing)
+            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)
+
+
+class World:
+    """Every service of the store wired to in-memory collaborators sharing one `Faults`."""
+
+    def __init__(self) -> None:
+
+        self.faults = Faults()
+        self.clock = Clock()
+        self.products = FakeProducts(self.faults)
+        self.carts = FakeCarts(self.faults)
+        self.outbox = FakeOutbox(self.faults)
+        self.orders = FakeOrders(self.faults, self.outbox)
+        self.publisher = FakePublisher(self.faults)
+        self.control = FakeWorkflowControl(self.faults)
+        self.payment_records = FakePaymentRecords(self.faults)
+        self.provider = RecordingProvider(self.faults)
+        self.lifetime = FakeLifetime(self.faults)
+        self.claims = FakeClaims(self.faults)
+        self.inbox = FakeInbox(self.faults)
+        self.users = FakeUsers(self.faults)
+        self.email = FakeChannel("email", self.faults)
+        self.sms = FakeChannel("sms", self.faults)
+        self.idempotency = MemoryIdempotencyStore()
+
+        self.relay = OutboxRelay(self.outbox, self.publisher, self.clock)
+        self.payments = PaymentLedger(self.payment_records, self.provider, self.clock)
+        self.checkout = Checkout(
+            carts=self.carts, products=self.products, orders=self.orders, relay=self.relay, clock=self.clock
+        )
+        self.actions = OrderActions(
+            orders=self.orders,
+            products=self.products,
+            outbox=self.outbox,
+            relay=self.relay,
+            payments=self.payments,
+            workflow=self.control,
+            clock=self.clock,
+        )
+        self.workflow = OrderWorkflow(
+            orders=self.orders, actions=self.actions, payments=self.payments, stats=self.lifetime
+        )
+        self.starter = LifecycleStarter(self.control, scale=0.02)
+        self.notifier = Notifier(
+            claims=self.claims, inbox=self.inbox, users=self.users, channels=[self.email, self.sms], language="en"
+        )
+
+    def events_of(self, order_id: UUID) -> list[DomainEvent]:
+        """Every event recorded for the order, in order."""
+        return [event for event in self.outbox.recorded if event.order_id == order_id]
