@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,15 +27,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from store.cart import CartLine
-from store.catalog import ProductPublic
+from store.catalog import ProductPublic, release_key, reserve_key
 from store.checkout import Checkout
 from store.db import CassandraUnavailable
 from store.errors import Conflict, NotFound
 from store.events import DomainEvent
 from store.notifications import Notifier
+from store.order_work import SWEEP_AFTER, OrderCompleter, WorkPointer
 from store.orders import OrderActions, OrderPublic, StatusChange
 from store.outbox import OutboxRelay, PendingEvent, pending_event
-from store.payments import Authorization, PaymentLedger, PaymentRecord, SimulatedProvider
+from store.payments import Authorization, PaymentLedger, PaymentRecord, PaymentStatus, SimulatedProvider
+from store.reservations import CheckoutIntent, ReservationSweeper
 from store.users import User
 from store.workflow import LifecycleStarter, OrderWorkflow
 
@@ -89,6 +91,7 @@ class FakeProducts:
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
         self.items: dict[UUID, ProductPublic] = {}
+        self.movements: dict[UUID, dict[str, int]] = {}
 
     def add(self, quantity: int, price: str = "2.50", name: str = "Tea") -> ProductPublic:
         product = ProductPublic(
@@ -121,30 +124,38 @@ class FakeProducts:
         self.faults.leave(due)
         return found
 
-    def reserve(self, product_id: UUID, units: int) -> bool:
+    def reserve(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
         due = self.faults.enter("products.reserve")
         if product_id not in self.items:
             raise NotFound(f"product {product_id} does not exist")
-        taken = self.stock(product_id) >= units
-        if taken:
+        moved = self.movements.setdefault(product_id, {})
+        key = reserve_key(order_id)
+        taken = key in moved or self.stock(product_id) >= units
+        if key not in moved and taken:
             self._set(product_id, self.stock(product_id) - units)
+            moved[key] = -units
         self.faults.leave(due)
         return taken
 
-    def release(self, product_id: UUID, units: int) -> int:
+    def release(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
         due = self.faults.enter("products.release")
-        if product_id not in self.items:
-            raise NotFound(f"product {product_id} does not exist")
-        self._set(product_id, self.stock(product_id) + units)
+        moved = self.movements.setdefault(product_id, {})
+        key = release_key(order_id)
+        given = product_id in self.items and moved.get(reserve_key(order_id)) == -units
+        if given and key not in moved:
+            self._set(product_id, self.stock(product_id) + units)
+            moved[key] = units
         self.faults.leave(due)
-        return self.stock(product_id)
+        return given
 
-    def release_if_exists(self, product_id: UUID, units: int) -> bool:
-        try:
-            self.release(product_id, units)
-        except NotFound:
-            return False
-        return True
+    def reserved(self, product_id: UUID) -> dict[UUID, int]:
+        """Units taken for each order and not given back."""
+        moved = self.movements.get(product_id, {})
+        return {
+            UUID(key.split(":", 1)[1]): -delta
+            for key, delta in moved.items()
+            if key.startswith("reserve:") and "release:" + key.split(":", 1)[1] not in moved
+        }
 
 
 class FakeCarts:
@@ -178,7 +189,8 @@ class FakeOutbox:
 
     def record(self, event: DomainEvent) -> None:
         """The outbox rows of a batch (no fault point of its own: the batch has one)."""
-        self.recorded.append(event)
+        if event.id not in {known.id for known in self.recorded}:  # the same keys: one event
+            self.recorded.append(event)
         self.rows[event.id] = pending_event(event)
 
     def write(self, event: DomainEvent) -> None:
@@ -219,11 +231,62 @@ class FakeOutbox:
         self.faults.leave(due)
 
 
+class FakeIntents:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rows: dict[UUID, CheckoutIntent] = {}
+
+    def open(self, intent: CheckoutIntent) -> None:
+        due = self.faults.enter("intents.open")
+        self.rows[intent.order_id] = intent
+        self.faults.leave(due)
+
+    def close(self, intent: CheckoutIntent) -> None:
+        due = self.faults.enter("intents.close")
+        self.rows.pop(intent.order_id, None)
+        self.faults.leave(due)
+
+    def expired(self, now: datetime) -> list[CheckoutIntent]:
+        due = self.faults.enter("intents.expired")
+        found = [intent for intent in self.rows.values() if intent.expires_at <= now]
+        self.faults.leave(due)
+        return found
+
+
+class FakePointers:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rows: dict[UUID, WorkPointer] = {}
+
+    def open(self, order_id: UUID, now: datetime) -> WorkPointer:
+        due = self.faults.enter("pointers.open")
+        pointer = WorkPointer(order_id, now + SWEEP_AFTER)
+        self.rows[order_id] = pointer
+        self.faults.leave(due)
+        return pointer
+
+    def close(self, pointer: WorkPointer) -> bool:
+        due = self.faults.enter("pointers.close")
+        closed = self.rows.get(pointer.order_id) == pointer
+        if closed:
+            del self.rows[pointer.order_id]
+        self.faults.leave(due)
+        return closed
+
+    def due(self, now: datetime) -> list[WorkPointer]:
+        due = self.faults.enter("pointers.due")
+        found = [pointer for pointer in self.rows.values() if pointer.due_at <= now]
+        self.faults.leave(due)
+        return found
+
+
 class FakeOrders:
-    def __init__(self, faults: Faults, outbox: FakeOutbox) -> None:
+    def __init__(self, faults: Faults, outbox: FakeOutbox, intents: FakeIntents) -> None:
         self.faults = faults
         self.outbox = outbox
+        self.intents = intents
         self.items: dict[UUID, OrderPublic] = {}
+        self.todos: dict[UUID, dict[str, str]] = {}
 
     def get(self, order_id: UUID) -> OrderPublic | None:
         due = self.faults.enter("orders.get")
@@ -231,13 +294,26 @@ class FakeOrders:
         self.faults.leave(due)
         return found
 
-    def create(self, order: OrderPublic, event: DomainEvent) -> None:
+    def create(self, order: OrderPublic, event: DomainEvent, intent: CheckoutIntent | None = None) -> None:
         due = self.faults.enter("orders.create")
-        self.items[order.id] = order  # one logged batch: the order and its event together
+        self.items[order.id] = order  # one logged batch: the order, its event, the end of its intent
         self.outbox.record(event)
+        if intent is not None:
+            self.intents.rows.pop(intent.order_id, None)
         self.faults.leave(due)
 
-    def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic:
+    def todo(self, order_id: UUID) -> dict[str, str]:
+        due = self.faults.enter("orders.todo")
+        found = dict(self.todos.get(order_id, {}))
+        self.faults.leave(due)
+        return found
+
+    def done(self, order_id: UUID, key: str) -> None:
+        due = self.faults.enter("orders.done")
+        self.todos.get(order_id, {}).pop(key, None)
+        self.faults.leave(due)
+
+    def change_status(self, order: OrderPublic, change: StatusChange, todo: dict[str, str]) -> OrderPublic:
         due = self.faults.enter("orders.change_status")
         current = self.items.get(order.id)
         if current is None:
@@ -252,6 +328,7 @@ class FakeOrders:
             }
         )
         self.items[order.id] = changed
+        self.todos.setdefault(order.id, {}).update(todo)  # in the same compare-and-set
         self.faults.leave(due)
         return changed
 
@@ -310,14 +387,12 @@ class FakePaymentRecords:
         self.items[record.order_id] = record
         self.faults.leave(due)
 
-    def mark_refunded(self, order_id: UUID, now: datetime) -> bool:
-        due = self.faults.enter("payments.mark_refunded")
+    def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool:
+        due = self.faults.enter(f"payments.move_{target.lower()}")
         record = self.items.get(order_id)
-        taken = record is not None and record.status == "AUTHORIZED"
+        taken = record is not None and record.status == expected
         if taken and record is not None:
-            self.items[order_id] = PaymentRecord(
-                record.order_id, record.user_id, record.amount, "REFUNDED", record.attempts, record.reason, now
-            )
+            self.items[order_id] = replace(record, status=target, updated_at=now)
         self.faults.leave(due)
         return taken
 
@@ -337,8 +412,10 @@ class RecordingProvider:
         return result
 
     def refund(self, order_id: UUID, amount: Decimal) -> None:
+        """Keyed by the order, like a real provider's idempotency key: twice is once."""
         due = self.faults.enter("provider.refund")
-        self.refunds.append(order_id)
+        if order_id not in self.refunds:
+            self.refunds.append(order_id)
         self.faults.leave(due)
 
 
@@ -459,7 +536,9 @@ class World:
         self.products = FakeProducts(self.faults)
         self.carts = FakeCarts(self.faults)
         self.outbox = FakeOutbox(self.faults)
-        self.orders = FakeOrders(self.faults, self.outbox)
+        self.intents = FakeIntents(self.faults)
+        self.pointers = FakePointers(self.faults)
+        self.orders = FakeOrders(self.faults, self.outbox, self.intents)
         self.publisher = FakePublisher(self.faults)
         self.control = FakeWorkflowControl(self.faults)
         self.payment_records = FakePaymentRecords(self.faults)
@@ -475,16 +554,28 @@ class World:
         self.relay = OutboxRelay(self.outbox, self.publisher, self.clock)
         self.payments = PaymentLedger(self.payment_records, self.provider, self.clock)
         self.checkout = Checkout(
-            carts=self.carts, products=self.products, orders=self.orders, relay=self.relay, clock=self.clock
+            carts=self.carts,
+            products=self.products,
+            orders=self.orders,
+            intents=self.intents,
+            relay=self.relay,
+            clock=self.clock,
         )
-        self.actions = OrderActions(
+        self.sweeper = ReservationSweeper(
+            intents=self.intents, orders=self.orders, products=self.products, clock=self.clock
+        )
+        self.completer = OrderCompleter(
             orders=self.orders,
             products=self.products,
             outbox=self.outbox,
             relay=self.relay,
-            payments=self.payments,
+            refunds=self.payments,
             workflow=self.control,
+            pointers=self.pointers,
             clock=self.clock,
+        )
+        self.actions = OrderActions(
+            orders=self.orders, pointers=self.pointers, completer=self.completer, clock=self.clock
         )
         self.workflow = OrderWorkflow(
             orders=self.orders, actions=self.actions, payments=self.payments, stats=self.lifetime

@@ -8,13 +8,13 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
-from cassandra import WriteTimeout, WriteType
+from cassandra import OperationTimedOut, Unavailable, WriteTimeout, WriteType
 
 from store.cart import CartLine, find_line, price_lines
 from store.catalog import ProductPublic
-from store.checkout import _bucket, batch_will_apply, new_order, order_created_event, plan_checkout
+from store.checkout import _bucket, new_order, order_created_event, plan_checkout
 from store.clock import to_ms
-from store.db import CassandraUnavailable
+from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import BadRequest, Conflict
 from store.events import DomainEvent
 from store.orders import (
@@ -208,8 +208,11 @@ def _wrapped(error: Exception) -> CassandraUnavailable:
         return wrapped
 
 
-def test_a_batch_that_reached_the_batch_log_keeps_its_stock() -> None:
-    assert batch_will_apply(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH)))
-    assert not batch_will_apply(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH_LOG)))
-    assert not batch_will_apply(_wrapped(ConnectionError("down")))
-    assert not batch_will_apply(KeyboardInterrupt())
+def test_a_timed_out_write_has_an_unknown_outcome_a_refused_one_did_not_apply() -> None:
+    assert outcome_unknown(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH)))
+    assert outcome_unknown(_wrapped(WriteTimeout("t", write_type=WriteType.CAS)))
+    assert outcome_unknown(_wrapped(OperationTimedOut("client gave up")))
+    assert not outcome_unknown(_wrapped(WriteTimeout("t", write_type=WriteType.BATCH_LOG)))
+    assert not outcome_unknown(_wrapped(Unavailable("no replica")))
+    assert not outcome_unknown(_wrapped(ConnectionError("down")))
+    assert not outcome_unknown(KeyboardInterrupt())

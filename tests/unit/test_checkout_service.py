@@ -12,9 +12,11 @@ import pytest
 from cassandra import WriteTimeout, WriteType
 
 from fakes import World
+from store.cart import MAX_CART_LINES
 from store.checkout import CheckoutCreate, checkout_once
 from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict, Unprocessable
+from store.reservations import INTENT_LIFETIME
 
 USER = uuid.uuid4()
 
@@ -84,10 +86,10 @@ class _StealsBeforeReserving:
     def __getattr__(self, name: str) -> object:
         return getattr(self._world.products, name)
 
-    def reserve(self, product_id: UUID, units: int) -> bool:
+    def reserve(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
         if product_id == self._product_id:
-            self._world.products.reserve(product_id, self._world.products.stock(product_id))
-        return self._world.products.reserve(product_id, units)
+            self._world.products.reserve(product_id, self._world.products.stock(product_id), order_id=uuid.uuid4())
+        return self._world.products.reserve(product_id, units, order_id=order_id)
 
 
 def test_a_changed_total_is_409_before_anything_is_reserved(world: World) -> None:
@@ -101,6 +103,7 @@ def test_a_changed_total_is_409_before_anything_is_reserved(world: World) -> Non
 FAILS_THE_REQUEST = [
     ("carts.lines", 1),
     ("products.get_many", 1),
+    ("intents.open", 1),
     ("products.reserve", 1),
     ("products.reserve", 2),
     ("orders.create", 1),
@@ -124,6 +127,7 @@ def test_a_failure_before_the_order_is_written_fails_the_request_and_gives_the_s
     assert (world.products.stock(tea), world.products.stock(cake)) == (5, 3)
     assert world.orders.items == {}
     assert world.outbox.recorded == []
+    assert world.intents.rows == {}
     assert len(world.carts.lines(USER)) == 2
 
 
@@ -146,16 +150,36 @@ def test_a_failure_after_the_order_is_written_still_answers_the_order(world: Wor
         assert event.id in world.outbox.rows
 
 
-def test_an_order_batch_that_timed_out_in_the_batch_log_keeps_its_stock(world: World) -> None:
-    tea = _cart(world, (5, 2))[0]
-    timeout = WriteTimeout("batch log written", write_type=WriteType.BATCH)
+def _timeout() -> CassandraUnavailable:
     error = CassandraUnavailable("timed out")
-    error.__cause__ = timeout
-    world.faults.fail("orders.create", when="after", error=error)
+    error.__cause__ = WriteTimeout("batch log written", write_type=WriteType.BATCH)
+    return error
+
+
+@pytest.mark.parametrize(("when", "sold"), [("after", True), ("before", False)])
+def test_an_order_write_with_an_unknown_outcome_is_settled_by_the_sweeper(world: World, when: str, sold: bool) -> None:
+    """A timeout says nothing of whether the order was written: the stock stays
+    taken until the intent expires, then the sweeper reads the order back."""
+    tea = _cart(world, (5, 2))[0]
+    world.faults.fail("orders.create", when=when, error=_timeout())  # type: ignore[arg-type]
     with pytest.raises(CassandraUnavailable):
         world.checkout.run(USER, CheckoutCreate())
-    # Cassandra replays a batch from its log: the order will exist, so its stock stays taken.
     assert world.products.stock(tea) == 3
+    assert world.sweeper.sweep() == {"sold": 0, "released": 0}  # not yet expired
+    world.clock.now += INTENT_LIFETIME
+    # Written: the batch ended the intent too. Not written: the stock goes back.
+    assert world.sweeper.sweep() == {"sold": 0, "released": int(not sold)}
+    assert world.products.stock(tea) == (3 if sold else 5)
+    assert world.intents.rows == {}
+
+
+def test_a_cart_past_the_limits_is_400_naming_the_limit(world: World) -> None:
+    for _ in range(MAX_CART_LINES + 1):
+        _cart(world, (5, 1))
+    with pytest.raises(BadRequest) as raised:
+        world.checkout.run(USER, CheckoutCreate())
+    assert raised.value.details["limit"] == "MAX_CART_LINES"
+    assert world.intents.rows == {}
 
 
 def test_a_replay_with_the_same_key_answers_the_first_order(world: World) -> None:

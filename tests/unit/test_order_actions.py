@@ -13,6 +13,7 @@ from fakes import World
 from store.checkout import CheckoutCreate
 from store.db import CassandraUnavailable
 from store.errors import Conflict, NotFound
+from store.order_work import SWEEP_AFTER
 from store.orders import OrderPublic, OrderStatusUpdate
 
 OWNER = uuid.uuid4()
@@ -104,25 +105,39 @@ def test_a_failed_compare_and_set_has_no_side_effects(world: World) -> None:
     assert _status_events(world, order.id) == []
 
 
-@pytest.mark.parametrize("call", ["workflow.stop", "outbox.lease", "publisher.publish", "outbox.mark_sent"])
-def test_a_cancel_survives_a_failing_stop_or_publish(world: World, call: str) -> None:
+CANCEL_WORK = [
+    "orders.todo",
+    "outbox.write",
+    "outbox.lease",
+    "publisher.publish",
+    "outbox.mark_sent",
+    "products.release",
+    "payments.move_refunding",
+    "provider.refund",
+    "payments.move_refunded",
+    "workflow.stop",
+    "orders.done",
+    "pointers.close",
+]
+
+
+@pytest.mark.parametrize("call", CANCEL_WORK)
+def test_a_cancel_whose_work_fails_answers_and_the_sweeper_finishes_the_work(world: World, call: str) -> None:
     order, product = _order(world)
     world.faults.fail(call)
     assert world.actions.cancel(order.id, user_id=OWNER, is_admin=False, reason=None).status == "CANCELLED"
+    world.faults.clear()
+    world.clock.now += SWEEP_AFTER
+    world.completer.sweep()
+    world.relay.sweep()
     assert world.products.stock(product) == 5
+    assert world.provider.refunds == [order.id]
+    assert world.payment_records.items[order.id].status == "REFUNDED"
+    assert world.control.stopped[-1:] == [order.id]
     [event] = [e for e in world.events_of(order.id) if e.type == "OrderStatusChanged"]
-    assert event.id in world.publisher.event_ids() or event.id in world.outbox.rows
-
-
-@pytest.mark.parametrize("call", ["products.release", "payments.mark_refunded", "provider.refund", "outbox.write"])
-def test_a_failing_side_effect_of_a_cancel_fails_the_request_after_the_status_changed(world: World, call: str) -> None:
-    """What happens today: the status is CANCELLED and the error reaches the caller
-    (503). Completing these side effects by a retry is the crash-safety work."""
-    order, _ = _order(world)
-    world.faults.fail(call)
-    with pytest.raises(CassandraUnavailable):
-        world.actions.cancel(order.id, user_id=OWNER, is_admin=False, reason=None)
-    assert world.orders.items[order.id].status == "CANCELLED"
+    assert event.id in world.publisher.event_ids()
+    assert world.orders.todos[order.id] == {}
+    assert world.pointers.rows == {}
 
 
 def test_a_cancel_without_an_authorized_payment_refunds_nothing(world: World) -> None:
@@ -131,9 +146,13 @@ def test_a_cancel_without_an_authorized_payment_refunds_nothing(world: World) ->
     assert world.provider.refunds == []
 
 
-def test_admin_delete_removes_the_order(world: World) -> None:
-    order, _ = _order(world)
+def test_admin_delete_refuses_a_live_order_and_removes_a_finished_one(world: World) -> None:
+    order, product = _order(world)
+    with pytest.raises(Conflict):
+        world.actions.delete(order.id)
+    world.actions.cancel(order.id, user_id=OWNER, is_admin=True, reason=None)
     world.actions.delete(order.id)
+    assert world.products.stock(product) == 5
     assert order.id not in world.orders.items
     with pytest.raises(NotFound):
         world.actions.delete(order.id)
@@ -141,6 +160,7 @@ def test_admin_delete_removes_the_order(world: World) -> None:
 
 def test_a_failing_delete_leaves_the_order(world: World) -> None:
     order, _ = _order(world)
+    world.actions.cancel(order.id, user_id=OWNER, is_admin=True, reason=None)
     world.faults.fail("orders.delete")
     with pytest.raises(CassandraUnavailable):
         world.actions.delete(order.id)

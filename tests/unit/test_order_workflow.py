@@ -12,6 +12,7 @@ import pytest
 from fakes import World
 from store.checkout import CheckoutCreate
 from store.db import CassandraUnavailable
+from store.order_work import SWEEP_AFTER
 from store.orders import OrderPublic
 from store.payments import TransientPaymentError
 
@@ -134,13 +135,37 @@ def test_compensation_of_a_delivered_order_changes_nothing(world: World) -> None
     assert world.provider.refunds == []
 
 
-@pytest.mark.parametrize("call", ["orders.get", "orders.change_status", "products.release", "provider.refund"])
-def test_a_failing_compensation_raises(world: World, call: str) -> None:
+@pytest.mark.parametrize("call", ["orders.get", "orders.change_status"])
+def test_a_compensation_that_cannot_change_the_order_raises_for_a_retry(world: World, call: str) -> None:
     order, _ = _order(world)
     world.workflow.authorize_payment(order.id)
     world.faults.fail(call)
     with pytest.raises(CassandraUnavailable):
         world.workflow.compensate(order.id, "cause")
+
+
+@pytest.mark.parametrize("call", ["products.release", "provider.refund"])
+def test_a_compensation_whose_work_fails_is_finished_by_the_sweeper(world: World, call: str) -> None:
+    order, product = _order(world)
+    world.workflow.authorize_payment(order.id)
+    world.faults.fail(call)
+    assert world.workflow.compensate(order.id, "cause") == {"status": "CANCELLED"}
+    world.faults.clear()
+    world.clock.now += SWEEP_AFTER
+    world.completer.sweep()
+    assert world.products.stock(product) == 10
+    assert world.provider.refunds == [order.id]
+
+
+def test_an_infrastructure_failure_never_cancels_a_shipping_order(world: World) -> None:
+    order, product = _order(world)
+    world.workflow.authorize_payment(order.id)
+    world.workflow.transition(order.id, "CREATED", "PROCESSING", None)
+    world.workflow.transition(order.id, "PROCESSING", "SHIPPING", None)
+    assert world.workflow.compensate(order.id, "States.TaskFailed") == {"status": "SHIPPING"}
+    assert world.orders.items[order.id].status == "SHIPPING"
+    assert world.products.stock(product) == 8
+    assert world.provider.refunds == []
 
 
 def test_reconcile_refunds_an_order_cancelled_during_authorization_once(world: World) -> None:

@@ -1,8 +1,10 @@
-"""The outbox relay: publishes pending order events to SNS `order-events`.
+"""The sweeper: completes what requests and crashes left undone.
 
-Runs on a schedule (EventBridge, every minute) as the sweep that catches every
-event the checkout's fast path could not publish (SNS down, a crash). Invoking
-it by hand runs one sweep too.
+Runs on a schedule (EventBridge, every minute); invoking it by hand runs one
+sweep too. In order: checkout intents past their deadline (stock of orders
+that were never written goes back), orders with work left after a status
+change (events, stock back, refunds, stopping executions), then pending outbox
+events to SNS `order-events` (what the fast path could not publish).
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from store.wiring import wiring
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    relay = wiring().relay
+    store = wiring()
+    reservations = store.reservation_sweeper.sweep()
+    logger.info("reservations sweep", extra=reservations)
+    work = store.order_completer.sweep()
+    logger.info("order work sweep", extra=work)
+    relay = store.relay
     if relay is None:
         logger.warning("ORDER_EVENTS_TOPIC_ARN is not set; nothing to publish to")
-        return {"published": 0, "failed": 0, "skipped": 0}
+        return {"published": 0, "failed": 0, "skipped": 0, "reservations": reservations, "order_work": work}
     result = relay.sweep()
     metrics.add_metric(name="outbox_published_total", unit=MetricUnit.Count, value=result.published)
     metrics.add_metric(name="outbox_publish_failures_total", unit=MetricUnit.Count, value=result.failed)
     logger.info("outbox sweep", extra=result.as_dict())
-    return result.as_dict()
+    return result.as_dict() | {"reservations": reservations, "order_work": work}

@@ -22,8 +22,15 @@ from store.clock import aware, utc_now
 from store.db import Database
 from store.errors import Conflict, NotFound
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
+from store.retry import backoff
 
 MAX_LINE_QUANTITY = 1000
+# A cart's (and so an order's) size: the order's logged batch (the order row and
+# its event twice, in the outbox) stays far inside Cassandra's 50 KiB batch
+# limit with 200-character names, and reserving every line inside the
+# function's timeout.
+MAX_CART_LINES = 30
+MAX_ORDER_UNITS = 5000
 RECENT_VIEWS = 20
 CARTS_SHARD = "all"
 LineQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
@@ -122,21 +129,37 @@ class CartRepository:
         return price_lines(user_id, lines, self._products.get_many([line.product_id for line in lines]))
 
     def add(self, user_id: UUID, item: CartItemCreate) -> CartPublic:
-        """Add units of a product; the same product again adds to its line."""
+        """Add units of a product; the same product again adds to its line. The
+        line changes by compare-and-set, so concurrent adds keep every unit."""
         product = self._products.require(item.product_id)
-        existing = find_line(self.lines(user_id), item.product_id)
-        quantity = item.quantity + (existing.quantity if existing else 0)
-        if quantity > MAX_LINE_QUANTITY:
-            raise Conflict(f"a cart line holds at most {MAX_LINE_QUANTITY} units", details={"quantity": quantity})
-        self._check_stock(product, quantity)
-        self._write_line(user_id, existing.item_id if existing else uuid.uuid4(), item.product_id, quantity)
-        return self.show(user_id)
+        for _ in backoff():
+            lines = self.lines(user_id)
+            existing = find_line(lines, item.product_id)
+            quantity = item.quantity + (existing.quantity if existing else 0)
+            if quantity > MAX_LINE_QUANTITY:
+                raise Conflict(f"a cart line holds at most {MAX_LINE_QUANTITY} units", details={"quantity": quantity})
+            if existing is None and len(lines) >= MAX_CART_LINES:
+                raise Conflict(
+                    f"a cart holds at most {MAX_CART_LINES} different products: order or remove some first",
+                    details={"limit": "MAX_CART_LINES", "max": MAX_CART_LINES},
+                )
+            self._check_units(lines, item.product_id, quantity)
+            self._check_stock(product, quantity)
+            if self._write_line(user_id, existing, item.product_id, quantity):
+                return self.show(user_id)
+        raise Conflict("this cart line is changing too often; retry")
 
     def update(self, user_id: UUID, item_id: UUID, change: CartItemUpdate) -> CartPublic:
-        line = self._require_line(user_id, item_id)
-        self._check_stock(self._products.require(line.product_id), change.quantity)
-        self._write_line(user_id, line.item_id, line.product_id, change.quantity)
-        return self.show(user_id)
+        for _ in backoff():
+            lines = self.lines(user_id)
+            line = find_line(lines, item_id)
+            if line is None:
+                raise NotFound(f"cart item {item_id} is not in your cart")
+            self._check_units(lines, line.product_id, change.quantity)
+            self._check_stock(self._products.require(line.product_id), change.quantity)
+            if self._write_line(user_id, line, line.product_id, change.quantity):
+                return self.show(user_id)
+        raise Conflict("this cart line is changing too often; retry")
 
     def remove(self, user_id: UUID, item_id: UUID) -> CartPublic:
         line = self._require_line(user_id, item_id)
@@ -198,15 +221,35 @@ class CartRepository:
                 },
             )
 
-    def _write_line(self, user_id: UUID, item_id: UUID, product_id: UUID, quantity: int) -> None:
+    def _check_units(self, lines: Sequence[CartLine], product_id: UUID, quantity: int) -> None:
+        units = quantity + sum(line.quantity for line in lines if line.product_id != product_id)
+        if units > MAX_ORDER_UNITS:
+            raise Conflict(
+                f"a cart holds at most {MAX_ORDER_UNITS} units in all; this change makes {units}",
+                details={"limit": "MAX_ORDER_UNITS", "max": MAX_ORDER_UNITS, "units": units},
+            )
+
+    def _write_line(self, user_id: UUID, seen: CartLine | None, product_id: UUID, quantity: int) -> bool:
+        """Compare-and-set the line from what was read (`seen`, None: no line);
+        False when it changed meanwhile (the caller reads again)."""
         now = utc_now()
-        self._db.execute(
-            "INSERT INTO cart_items (user_id, product_id, item_id, quantity, added_at) VALUES (?, ?, ?, ?, ?)",
-            (user_id, product_id, item_id, quantity, now),
-        )
+        if seen is None:
+            result = self._db.execute(
+                "INSERT INTO cart_items (user_id, product_id, item_id, quantity, added_at) VALUES (?, ?, ?, ?, ?) "
+                "IF NOT EXISTS",
+                (user_id, product_id, uuid.uuid4(), quantity, now),
+            )
+        else:
+            result = self._db.execute(
+                "UPDATE cart_items SET quantity = ?, added_at = ? WHERE user_id = ? AND product_id = ? IF quantity = ?",
+                (quantity, now, user_id, product_id, seen.quantity),
+            )
+        if not result.was_applied:
+            return False
         self._db.execute(
             "INSERT INTO carts_by_shard (shard, user_id, updated_at) VALUES (?, ?, ?)", (CARTS_SHARD, user_id, now)
         )
+        return True
 
 
 def _cart_cursor(cursor: str) -> UUID:

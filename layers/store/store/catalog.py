@@ -22,11 +22,13 @@ from cassandra.query import BatchStatement, BatchType
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from store.clock import utc_now
-from store.db import Database
+from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
+from store.retry import backoff
 
 ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
+MOVEMENT_TTL_SECONDS = 30 * 24 * 3600
 MAX_LIMIT = 100
 SortField = Literal["price", "name"]
 SortOrder = Literal["asc", "desc"]
@@ -106,6 +108,14 @@ class ProductPage(Page[ProductPublic]):
 class CategoryPublic(BaseModel):
     name: str
     product_count: int
+
+
+def reserve_key(order_id: UUID) -> str:
+    return f"reserve:{order_id}"
+
+
+def release_key(order_id: UUID) -> str:
+    return f"release:{order_id}"
 
 
 def name_key(name: str) -> str:
@@ -354,11 +364,11 @@ class ProductRepository:
 
     # -- stock, by compare-and-set
 
-    def change_stock(self, product_id: UUID, change: StockChange, *, attempts: int = 20) -> int:
-        """Set or adjust the stock; returns the new quantity. 409 when an
-        adjustment would make it negative."""
+    def change_stock(self, product_id: UUID, change: StockChange) -> int:
+        """Set or adjust the stock (an admin's change); returns the new quantity.
+        409 when an adjustment would make it negative."""
         current = self._quantity(product_id)
-        for _ in range(attempts):
+        for _ in backoff():
             target = change.set if change.set is not None else current + (change.adjust or 0)
             if target < 0:
                 raise Conflict(
@@ -370,28 +380,65 @@ class ProductRepository:
                 return target
         raise Conflict(f"stock of product {product_id} is changing too often; retry")
 
-    def reserve(self, product_id: UUID, units: int, *, attempts: int = 50) -> bool:
-        """Take `units` from stock if that many are there. False when not enough."""
-        current = self._quantity(product_id)
-        for _ in range(attempts):
-            if current < units:
-                return False
-            applied, current = self._compare_and_set(product_id, current, current - units)
-            if applied:
-                return True
-        raise Conflict(f"stock of product {product_id} is changing too often; retry")
+    def reserve(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
+        """Take `units` from stock for an order, once: the movement
+        `reserve:<order>` is written with the quantity, so a retry (or a replay
+        after an unknown outcome) finds it and takes nothing more. False when
+        not enough is in stock."""
+        return self._move(product_id, -units, reserve_key(order_id))
 
-    def release(self, product_id: UUID, units: int) -> int:
-        """Give reserved units back (a cancelled order, a failed checkout)."""
-        return self.change_stock(product_id, StockChange(adjust=units))
-
-    def release_if_exists(self, product_id: UUID, units: int) -> bool:
-        """Release, unless the product was deleted meanwhile (nothing to give back to)."""
+    def release(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
+        """Give back what `reserve` took for the order, once; False when nothing
+        was taken (the reservation never happened) or it was given back before.
+        A deleted product has nothing to give back to: False."""
         try:
-            self.release(product_id, units)
+            return self._move(product_id, units, release_key(order_id), requires=(reserve_key(order_id), -units))
         except NotFound:
             return False
-        return True
+
+    def _move(self, product_id: UUID, delta: int, key: str, requires: tuple[str, int] | None = None) -> bool:
+        """One stock movement, by compare-and-set on the quantity together with
+        its movement key. True when applied now or before; False when `requires`
+        is missing or the stock is short."""
+        condition = "IF quantity = ? AND stock_movements[?] = null"
+        if requires is not None:
+            condition += " AND stock_movements[?] = ?"
+        change = self._db.prepare(f"UPDATE products SET quantity = ? WHERE id = ? {condition}")
+        note = self._db.prepare("UPDATE products USING TTL ? SET stock_movements[?] = ? WHERE id = ?")
+        current, movements = self._stock(product_id)
+        for _ in backoff():
+            if key in movements:
+                return True  # applied before (a retry, or an unknown outcome that had applied)
+            if requires is not None and movements.get(requires[0]) != requires[1]:
+                return False
+            if current + delta < 0:
+                return False
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)  # one partition: a conditional batch
+            extra = requires if requires is not None else ()
+            batch.add(change, (current + delta, product_id, current, key, *extra))
+            batch.add(note, (MOVEMENT_TTL_SECONDS, key, delta, product_id))
+            try:
+                result = self._db.execute(batch)
+            except CassandraUnavailable as error:
+                if not outcome_unknown(error):
+                    raise
+                current, movements = self._stock(product_id, serial=True)  # did it apply? read it back
+                continue
+            if result.was_applied:
+                return True
+            row = result.one()
+            if getattr(row, "quantity", None) is None:
+                raise NotFound(f"product {product_id} does not exist")
+            current, movements = int(row.quantity), dict(row.stock_movements or {})
+        raise Conflict(f"stock of product {product_id} is changing too often; retry")
+
+    def _stock(self, product_id: UUID, *, serial: bool = False) -> tuple[int, dict[str, int]]:
+        row = self._db.execute(
+            "SELECT quantity, stock_movements FROM products WHERE id = ?", (product_id,), serial=serial
+        ).one()
+        if row is None:
+            raise NotFound(f"product {product_id} does not exist")
+        return int(row.quantity), dict(row.stock_movements or {})
 
     def _quantity(self, product_id: UUID) -> int:
         # A plain read may be stale; the compare-and-set below catches that.

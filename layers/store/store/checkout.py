@@ -30,19 +30,19 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from cassandra import WriteTimeout, WriteType
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, CartLine
+from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, MAX_CART_LINES, MAX_ORDER_UNITS, CartLine
 from store.catalog import ProductPublic
 from store.clock import Clock, to_ms, utc_now
-from store.db import CassandraUnavailable
+from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import BadRequest, Conflict, NotFound, Unprocessable
 from store.events import DomainEvent
 from store.observability import count, logger
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
-from store.ports import CartLines, OrderStore, ProductStock
+from store.ports import CartLines, IntentStore, OrderStore, ProductStock
+from store.reservations import CheckoutIntent, new_intent
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -117,11 +117,23 @@ def order_created_event(order: OrderPublic) -> DomainEvent:
     )
 
 
-def batch_will_apply(error: BaseException) -> bool:
-    """A logged batch that timed out after its batch log was written (write type
-    BATCH) is replayed by Cassandra: it will be applied, so its stock stays taken."""
-    cause = error.__cause__ if isinstance(error, CassandraUnavailable) else error
-    return isinstance(cause, WriteTimeout) and cause.write_type == WriteType.BATCH
+def check_cart_limits(lines: Sequence[CartLine]) -> None:
+    """400 for an empty cart or one past the limits (which keep the order's batch
+    far inside Cassandra's batch size limit and the reservations inside the
+    function's timeout)."""
+    if not lines:
+        raise BadRequest("your cart is empty")
+    if len(lines) > MAX_CART_LINES:
+        raise BadRequest(
+            f"a cart holds at most {MAX_CART_LINES} different products; this one has {len(lines)}",
+            details={"limit": "MAX_CART_LINES", "max": MAX_CART_LINES, "lines": len(lines)},
+        )
+    units = sum(line.quantity for line in lines)
+    if units > MAX_ORDER_UNITS:
+        raise BadRequest(
+            f"an order holds at most {MAX_ORDER_UNITS} units; this cart has {units}",
+            details={"limit": "MAX_ORDER_UNITS", "max": MAX_ORDER_UNITS, "units": units},
+        )
 
 
 def _bucket(value: float, buckets: Sequence[float]) -> str:
@@ -139,19 +151,20 @@ class Checkout:
         carts: CartLines,
         products: ProductStock,
         orders: OrderStore,
+        intents: IntentStore,
         relay: OutboxRelay | None,
         clock: Clock = utc_now,
     ) -> None:
         self._carts = carts
         self._products = products
         self._orders = orders
+        self._intents = intents
         self._relay = relay
         self._clock = clock
 
     def run(self, user_id: UUID, request: CheckoutCreate) -> OrderPublic:
         lines = self._carts.lines(user_id)
-        if not lines:
-            raise BadRequest("your cart is empty")
+        check_cart_limits(lines)
         products = self._products.get_many([line.product_id for line in lines])
         try:
             items = plan_checkout(lines, products)
@@ -165,27 +178,31 @@ class Checkout:
                 f"the cart total is {total}, not the expected {request.expected_total}: review the cart",
                 details={"total": str(total), "expected_total": str(request.expected_total)},
             )
-        self._reserve_all(items, products)
         order = new_order(user_id, items, self._clock())
         event = order_created_event(order)
+        # Recorded before any stock is taken: a crash from here on is settled by the sweeper.
+        intent = new_intent(order.id, user_id, {item.product_id: item.quantity for item in items}, self._clock())
+        self._intents.open(intent)
+        self._reserve_all(order, products, intent)
         try:
-            self._orders.create(order, event)
-        except BaseException as error:
-            if batch_will_apply(error):
-                # The batch log holds the order and will write it: the stock is its.
-                logger.error("order batch timed out after reaching the batch log", extra={"order_id": str(order.id)})
+            self._orders.create(order, event, intent)
+        except CassandraUnavailable as error:
+            if outcome_unknown(error):
+                # It may exist (or will, from the batch log): the sweeper reads it back
+                # once the intent expires and releases the stock only if it does not.
+                logger.error("order write outcome unknown; left to the sweeper", extra={"order_id": str(order.id)})
             else:
-                self._release(items)
+                self._give_back(order, intent)
             raise
         self._after_commit(user_id, order, event)
         return order
 
-    def _reserve_all(self, items: list[OrderItem], products: dict[UUID, ProductPublic]) -> None:
-        reserved: list[OrderItem] = []
+    def _reserve_all(self, order: OrderPublic, products: dict[UUID, ProductPublic], intent: CheckoutIntent) -> None:
+        """Take every line's units for the order, or none: what was taken is given back."""
         try:
-            for item in items:
+            for item in order.items:
                 try:
-                    taken = self._products.reserve(item.product_id, item.quantity)
+                    taken = self._products.reserve(item.product_id, item.quantity, order_id=order.id)
                 except NotFound:
                     taken = False
                 if not taken:
@@ -194,20 +211,23 @@ class Checkout:
                     current = self._products.get(item.product_id)
                     line = CartLine(uuid.uuid4(), item.product_id, item.quantity)
                     raise _insufficient([_shortage(line, current or products.get(item.product_id))])
-                reserved.append(item)
         except BaseException:
-            self._release(reserved)
+            self._give_back(order, intent)
             raise
 
-    def _release(self, items: list[OrderItem]) -> None:
-        for item in items:
-            try:
-                self._products.release(item.product_id, item.quantity)
-            except Exception:
-                logger.exception(
-                    "could not release reserved stock",
-                    extra={"product_id": str(item.product_id), "units": item.quantity},
-                )
+    def _give_back(self, order: OrderPublic, intent: CheckoutIntent) -> None:
+        """Release what the order's reservations took (only what they took: the
+        movements are keyed by the order), then drop the intent. Any failure is
+        left to the sweeper, which does the same from the intent."""
+        try:
+            for item in order.items:
+                self._products.release(item.product_id, item.quantity, order_id=order.id)
+            self._intents.close(intent)
+        except Exception as error:
+            logger.warning(
+                "could not give reserved stock back now; the sweeper will",
+                extra={"order_id": str(order.id), "error": repr(error)},
+            )
 
     def _after_commit(self, user_id: UUID, order: OrderPublic, event: DomainEvent) -> None:
         """The order exists now: nothing below may fail the request (a retry would order twice)."""

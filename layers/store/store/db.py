@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+from cassandra import (
+    ConsistencyLevel,
+    DriverException,
+    OperationTimedOut,
+    ReadTimeout,
+    Unavailable,
+    WriteTimeout,
+    WriteType,
+)
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, ResponseFuture, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, PreparedStatement
@@ -37,6 +45,17 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 
 class CassandraUnavailable(Exception):
     """Cassandra cannot be reached; HTTP handlers answer 503."""
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """A write that timed out may have been applied (or, for a logged batch past
+    its batch log, will be): its outcome must be read back, not guessed. Only
+    a write that Cassandra refused before doing anything (no replica alive, no
+    connection) certainly did not apply."""
+    cause = error.__cause__ if isinstance(error, CassandraUnavailable) else error
+    if isinstance(cause, WriteTimeout):
+        return bool(cause.write_type != WriteType.BATCH_LOG)
+    return isinstance(cause, OperationTimedOut)
 
 
 class Database:
@@ -94,12 +113,16 @@ class Database:
             self._prepared[cql] = statement
         return statement
 
-    def execute(self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = ()) -> Any:
-        """Run one statement (CQL text is prepared first) and wait for its result."""
-        return self.result(self.execute_async(statement, params))
+    def execute(
+        self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = (), *, serial: bool = False
+    ) -> Any:
+        """Run one statement (CQL text is prepared first) and wait for its result.
+        `serial`: a read that sees every compare-and-set that was accepted,
+        even one whose answer was lost (reconciling an unknown outcome)."""
+        return self.result(self.execute_async(statement, params, serial=serial))
 
     def execute_async(
-        self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = ()
+        self, statement: str | PreparedStatement | BatchStatement, params: tuple[Any, ...] = (), *, serial: bool = False
     ) -> ResponseFuture:
         """Start a statement; pass the future to `result`. Lets callers read many
         partitions concurrently."""
@@ -108,6 +131,10 @@ class Database:
         try:
             if isinstance(statement, BatchStatement):
                 future = self.session().execute_async(statement)
+            elif serial:
+                bound = statement.bind(params)
+                bound.consistency_level = ConsistencyLevel.LOCAL_SERIAL
+                future = self.session().execute_async(bound)
             else:
                 future = self.session().execute_async(statement, params)
         except UNAVAILABLE_ERRORS as error:

@@ -13,23 +13,22 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from store.clock import Clock, aware, to_ms, utc_now
-from store.db import Database
+from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
 from store.events import DomainEvent
-from store.observability import count, logger
-from store.outbox import Outbox, OutboxRelay
+from store.observability import count
+from store.order_work import EVENT, REFUND, RELEASE, STOP, OrderCompleter
+from store.outbox import Outbox
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
-from store.ports import EventOutbox, OrderStore, ProductStock, WorkflowControl
-
-if TYPE_CHECKING:
-    from store.payments import PaymentLedger
+from store.ports import OrderStore, WorkPointers
+from store.reservations import CheckoutIntent, CheckoutIntents
 
 OrderStatus = Literal["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]
 STATUSES: tuple[OrderStatus, ...] = ("CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED")
@@ -169,15 +168,16 @@ def _history_entry(change: StatusChange) -> tuple[Any, ...]:
 
 
 class OrderRepository:
-    def __init__(self, database: Database, outbox: Outbox) -> None:
+    def __init__(self, database: Database, outbox: Outbox, intents: CheckoutIntents) -> None:
         self._db = database
         self._outbox = outbox
+        self._intents = intents
 
     # -- writes
 
-    def create(self, order: OrderPublic, event: DomainEvent) -> None:
-        """The order, its listing keys and its outbox event, in one logged batch:
-        all of it is written or none."""
+    def create(self, order: OrderPublic, event: DomainEvent, intent: CheckoutIntent | None = None) -> None:
+        """The order, its listing keys, its outbox event and the end of its
+        checkout intent, in one logged batch: all of it is written or none."""
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         batch.add(
             self._db.prepare(
@@ -206,15 +206,27 @@ class OrderRepository:
         )
         batch.add(self._db.prepare("INSERT INTO order_days (shard, day) VALUES (?, ?)"), (ORDER_DAYS_SHARD, day))
         self._outbox.add(batch, event)
+        if intent is not None:
+            self._intents.close_in(batch, intent)
         self._db.execute(batch)
 
-    def change_status(self, order: OrderPublic, change: StatusChange) -> OrderPublic:
-        """Compare-and-set from the status the caller saw; 409 if it changed meanwhile."""
-        result = self._db.execute(
-            "UPDATE orders SET status = ?, updated_at = ?, status_history = status_history + ? "
-            "WHERE id = ? IF status = ?",
-            (change.status, change.changed_at, [_history_entry(change)], order.id, order.status),
-        )
+    def change_status(self, order: OrderPublic, change: StatusChange, todo: dict[str, str]) -> OrderPublic:
+        """Compare-and-set from the status the caller saw, with the work the change
+        entails (`todo`) in the same write; 409 if it changed meanwhile. A write
+        whose outcome is unknown (a timeout) is read back, not guessed."""
+        try:
+            result = self._db.execute(
+                "UPDATE orders SET status = ?, updated_at = ?, status_history = status_history + ?, todo = todo + ? "
+                "WHERE id = ? IF status = ?",
+                (change.status, change.changed_at, [_history_entry(change)], todo, order.id, order.status),
+            )
+        except CassandraUnavailable as error:
+            if not outcome_unknown(error):
+                raise
+            current = self._read_back(order.id)
+            if current is None or change not in current.status_history:
+                raise
+            return current
         if not result.was_applied:
             current = getattr(result.one(), "status", None)
             if current is None:
@@ -230,6 +242,17 @@ class OrderRepository:
                 "status_history": [*order.status_history, change],
             }
         )
+
+    def _read_back(self, order_id: UUID) -> OrderPublic | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM orders WHERE id = ?", (order_id,), serial=True).one()
+        return _to_public(row) if row is not None else None
+
+    def todo(self, order_id: UUID) -> dict[str, str]:
+        row = self._db.execute("SELECT todo FROM orders WHERE id = ?", (order_id,)).one()
+        return dict(row.todo or {}) if row is not None else {}
+
+    def done(self, order_id: UUID, key: str) -> None:
+        self._db.execute("UPDATE orders SET todo = todo - ? WHERE id = ?", ({key}, order_id))
 
     def delete(self, order: OrderPublic) -> None:
         batch = BatchStatement(batch_type=BatchType.LOGGED)
@@ -316,14 +339,14 @@ class OrderRepository:
         return Page(items=items, next_cursor=next_cursor)
 
 
-def status_changed_event(order: OrderPublic, previous: OrderStatus) -> DomainEvent:
-    change = order.status_history[-1]
+def status_changed_event(order: OrderPublic, change: StatusChange) -> DomainEvent:
+    """The event of `change` to `order` (as it was before the change)."""
     return DomainEvent(
         type="OrderStatusChanged",
         occurred_at=change.changed_at,
         order_id=order.id,
         user_id=order.user_id,
-        payload={"status": order.status, "previous_status": previous, "reason": change.reason},
+        payload={"status": change.status, "previous_status": order.status, "reason": change.reason},
     )
 
 
@@ -332,22 +355,11 @@ class OrderActions:
     API and the lifecycle workflow both change statuses only through `move`."""
 
     def __init__(
-        self,
-        *,
-        orders: OrderStore,
-        products: ProductStock,
-        outbox: EventOutbox,
-        relay: OutboxRelay | None,
-        payments: PaymentLedger | None = None,
-        workflow: WorkflowControl | None = None,
-        clock: Clock = utc_now,
+        self, *, orders: OrderStore, pointers: WorkPointers, completer: OrderCompleter, clock: Clock = utc_now
     ) -> None:
         self._orders = orders
-        self._products = products
-        self._outbox = outbox
-        self._relay = relay
-        self._payments = payments
-        self._workflow = workflow
+        self._pointers = pointers
+        self._completer = completer
         self._clock = clock
 
     def visible(self, order_id: UUID, *, user_id: UUID, is_admin: bool) -> OrderPublic:
@@ -371,34 +383,35 @@ class OrderActions:
         return self.move(order, update.status, "admin", update.reason)
 
     def delete(self, order_id: UUID) -> None:
+        """Remove a finished order. A live one is refused: cancel it first, which
+        gives its stock back, refunds it and stops its execution."""
         order = self._orders.get(order_id)
         if order is None:
             raise NotFound(f"order {order_id} does not exist")
+        if order.status not in FINAL_STATUSES:
+            raise Conflict(
+                f"order {order_id} is {order.status}: cancel it before deleting it",
+                details={"status": order.status, "deletable_in": sorted(FINAL_STATUSES)},
+            )
         self._orders.delete(order)
 
     def move(self, order: OrderPublic, target: OrderStatus, actor: Actor, reason: str | None) -> OrderPublic:
-        """Compare-and-set `order` (as the caller saw it) to `target`, then publish
-        `OrderStatusChanged`. 409 if the order changed meanwhile."""
+        """Compare-and-set `order` (as the caller saw it) to `target`, recording
+        with it what the change entails (its event; for a cancel: stock back,
+        refund, stop the execution); then do that work. 409 if the order
+        changed meanwhile. Work that fails now is finished by the sweeper."""
         check_transition(order.status, target)
         change = StatusChange(status=target, changed_at=to_ms(self._clock()), changed_by=actor, reason=reason)
-        # Only the winner of the compare-and-set goes on: a cancel releases stock once.
-        changed = self._orders.change_status(order, change)
+        event = status_changed_event(order, change)
+        todo = {f"{EVENT}{event.id}": event.model_dump_json()}
         if target == "CANCELLED":
-            for item in changed.items:
-                self._products.release_if_exists(item.product_id, item.quantity)
-            if self._payments is not None:
-                self._payments.refund(order.id)
+            todo |= {RELEASE: "", REFUND: ""}
             # A person's cancel ends the lifecycle execution; the workflow's own
             # cancels (decline, compensation) come from inside it.
-            if self._workflow is not None and actor != "system":
-                try:
-                    self._workflow.stop(order.id, f"order cancelled by {actor}")
-                except Exception:
-                    # Its next step's compare-and-set fails and it ends anyway.
-                    logger.warning("stopping the lifecycle execution failed", extra={"order_id": str(order.id)})
-        event = status_changed_event(changed, order.status)
-        self._outbox.write(event)
-        if self._relay is not None:
-            self._relay.deliver_soon(event)
+            if actor != "system":
+                todo[STOP] = f"order cancelled by {actor}"
+        pointer = self._pointers.open(order.id, self._clock())  # findable even if we die right after the change
+        changed = self._orders.change_status(order, change, todo)
         count("order_status_changes_total", status=target)
+        self._completer.complete(order.id, pointer)
         return changed

@@ -27,7 +27,7 @@ from store.db import Database
 from store.ports import PaymentRecords
 
 Outcome = Literal["approved", "declined"]
-PaymentStatus = Literal["PENDING", "AUTHORIZED", "DECLINED", "REFUNDED"]
+PaymentStatus = Literal["PENDING", "AUTHORIZED", "DECLINED", "REFUNDING", "REFUNDED"]
 
 
 class TransientPaymentError(RuntimeError):
@@ -43,7 +43,10 @@ class Authorization:
 class PaymentProvider(Protocol):
     def authorize(self, order_id: UUID, amount: Decimal, attempt: int) -> Authorization: ...
 
-    def refund(self, order_id: UUID, amount: Decimal) -> None: ...
+    def refund(self, order_id: UUID, amount: Decimal) -> None:
+        """Refund the order's authorization; the order id is the idempotency key,
+        so asking twice refunds once (as real providers' idempotency keys do)."""
+        ...
 
 
 def _cents(amount: Decimal) -> int:
@@ -133,11 +136,11 @@ class PaymentRepository:
             ),
         )
 
-    def mark_refunded(self, order_id: UUID, now: datetime) -> bool:
-        """Compare-and-set AUTHORIZED -> REFUNDED: true for exactly one caller."""
+    def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool:
+        """Compare-and-set the payment's status; true for exactly one caller."""
         result = self._db.execute(
             "UPDATE payments SET status = ?, updated_at = ? WHERE order_id = ? IF status = ?",
-            ("REFUNDED", now, order_id, "AUTHORIZED"),
+            (target, now, order_id, expected),
         )
         return bool(result.was_applied)
 
@@ -153,7 +156,7 @@ class PaymentLedger:
 
     def authorize(self, order_id: UUID, user_id: UUID, amount: Decimal) -> Authorization:
         record = self._records.get(order_id)
-        if record is not None and record.status in ("AUTHORIZED", "DECLINED", "REFUNDED"):
+        if record is not None and record.status != "PENDING":
             # A retried task: answer what was decided, never charge twice.
             outcome: Outcome = "declined" if record.status == "DECLINED" else "approved"
             return Authorization(outcome, record.reason)
@@ -166,9 +169,17 @@ class PaymentLedger:
         return result
 
     def refund(self, order_id: UUID) -> bool:
-        """Refund an authorized payment; False when there is none (or it was refunded)."""
+        """Refund an authorized payment, exactly once: AUTHORIZED -> REFUNDING is
+        recorded before the provider is asked (with the order id as its
+        idempotency key), REFUNDING -> REFUNDED after; a crash in between is
+        finished by the next call. False when there is nothing (left) to refund."""
         record = self._records.get(order_id)
-        if record is None or not self._records.mark_refunded(order_id, self._clock()):
+        if record is None:
+            return False
+        if record.status == "AUTHORIZED":
+            if not self._records.move(order_id, "AUTHORIZED", "REFUNDING", self._clock()):
+                return False  # another caller took it
+        elif record.status != "REFUNDING":
             return False
         self._provider.refund(order_id, record.amount)
-        return True
+        return self._records.move(order_id, "REFUNDING", "REFUNDED", self._clock())

@@ -19,11 +19,13 @@ from store.config import Settings, get_settings
 from store.db import Database, get_database
 from store.idempotency import CassandraIdempotencyStore, ProcessedEvents
 from store.notifications import NotificationInbox, Notifier
+from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
 from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
 from store.ports import Channel
 from store.profile import DatabaseSources
+from store.reservations import CheckoutIntents, ReservationSweeper
 from store.throttle import LoginThrottle
 from store.users import UserRepository
 from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
@@ -53,8 +55,12 @@ class Wiring:
         return Outbox(self.database)
 
     @cached_property
+    def checkout_intents(self) -> CheckoutIntents:
+        return CheckoutIntents(self.database)
+
+    @cached_property
     def orders(self) -> OrderRepository:
-        return OrderRepository(self.database, self.outbox)
+        return OrderRepository(self.database, self.outbox, self.checkout_intents)
 
     @cached_property
     def users(self) -> UserRepository:
@@ -103,18 +109,37 @@ class Wiring:
 
     @cached_property
     def checkout(self) -> Checkout:
-        return Checkout(carts=self.carts, products=self.products, orders=self.orders, relay=self.relay)
+        return Checkout(
+            carts=self.carts,
+            products=self.products,
+            orders=self.orders,
+            intents=self.checkout_intents,
+            relay=self.relay,
+        )
 
     @cached_property
-    def order_actions(self) -> OrderActions:
-        return OrderActions(
+    def reservation_sweeper(self) -> ReservationSweeper:
+        return ReservationSweeper(intents=self.checkout_intents, orders=self.orders, products=self.products)
+
+    @cached_property
+    def work_pointers(self) -> OrderWorkPointers:
+        return OrderWorkPointers(self.database)
+
+    @cached_property
+    def order_completer(self) -> OrderCompleter:
+        return OrderCompleter(
             orders=self.orders,
             products=self.products,
             outbox=self.outbox,
             relay=self.relay,
-            payments=self.payments,
+            refunds=self.payments,
             workflow=self.workflow_control,
+            pointers=self.work_pointers,
         )
+
+    @cached_property
+    def order_actions(self) -> OrderActions:
+        return OrderActions(orders=self.orders, pointers=self.work_pointers, completer=self.order_completer)
 
     @cached_property
     def order_workflow(self) -> OrderWorkflow:

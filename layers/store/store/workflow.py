@@ -26,9 +26,12 @@ from store.clock import aware
 from store.db import Database
 from store.errors import Conflict
 from store.observability import count, logger
-from store.orders import FINAL_STATUSES, OrderActions, OrderPublic, OrderStatus
+from store.orders import OrderActions, OrderPublic, OrderStatus
 from store.payments import PaymentLedger
 from store.ports import LifetimeRecords, OrderStore, WorkflowControl
+
+# A failed workflow cancels an order only before it ships.
+COMPENSATED_BY_CANCEL: frozenset[OrderStatus] = frozenset({"CREATED", "PROCESSING"})
 
 # Defaults from the seeds, in seconds, before the deploy's time scale.
 PROCESSING_DELAY = 5.0
@@ -144,12 +147,17 @@ class OrderWorkflow:
         return Step(True, target)
 
     def compensate(self, order_id: UUID, cause: str) -> dict[str, Any]:
-        """A task failed for good: cancel (stock released, payment refunded) so the
-        order ends visibly. An order already final is only refunded if cancelled."""
+        """A task failed after its whole retry budget. Before shipping, cancel
+        (stock back, refund) so the order ends visibly. A SHIPPING order is on
+        its way: an infrastructure failure must not cancel it, so it is left as
+        it is for `storectl redrive` (the execution fails and is counted in
+        `order_workflow_failures_total`, which an alert watches). An order
+        already final is only refunded if cancelled."""
         order = self._orders.get(order_id)
+        count("order_workflow_failures_total", status=order.status if order else "MISSING")
         if order is None:
             return {"status": "MISSING"}
-        if order.status not in FINAL_STATUSES:
+        if order.status in COMPENSATED_BY_CANCEL:
             try:
                 order = self._actions.move(order, "CANCELLED", "system", f"order workflow failed: {cause}"[:500])
                 count("orders_status_total", status="CANCELLED")
