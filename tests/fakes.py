@@ -433,32 +433,35 @@ class FakeLifetime:
         return dict(self.rows.get(user_id, {})), None
 
 
-class FakeClaims:
+class FakeMarks:
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
-        self.claimed: set[UUID] = set()
+        self.marked: set[tuple[str, UUID]] = set()
 
-    def claim(self, event_id: UUID) -> bool:
-        due = self.faults.enter("claims.claim")
-        new = event_id not in self.claimed
-        self.claimed.add(event_id)
+    def done(self, effect: str, event_id: UUID) -> bool:
+        due = self.faults.enter("marks.done")
+        found = (effect, event_id) in self.marked
         self.faults.leave(due)
-        return new
+        return found
 
-    def release(self, event_id: UUID) -> None:
-        due = self.faults.enter("claims.release")
-        self.claimed.discard(event_id)
+    def mark(self, effect: str, event_id: UUID) -> None:
+        due = self.faults.enter("marks.mark")
+        self.marked.add((effect, event_id))
         self.faults.leave(due)
 
 
 class FakeInbox:
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
-        self.entries: list[tuple[UUID, UUID, str]] = []
+        self.rows: dict[tuple[UUID, UUID], str] = {}
+
+    @property
+    def entries(self) -> list[tuple[UUID, UUID, str]]:
+        return [(user_id, event_id, message) for (user_id, event_id), message in self.rows.items()]
 
     def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
         due = self.faults.enter("inbox.add")
-        self.entries.append((user_id, event.id, message))
+        self.rows[(user_id, event.id)] = message  # keyed by the event, like the table
         self.faults.leave(due)
 
 
@@ -544,7 +547,7 @@ class World:
         self.payment_records = FakePaymentRecords(self.faults)
         self.provider = RecordingProvider(self.faults)
         self.lifetime = FakeLifetime(self.faults)
-        self.claims = FakeClaims(self.faults)
+        self.marks = FakeMarks(self.faults)
         self.inbox = FakeInbox(self.faults)
         self.users = FakeUsers(self.faults)
         self.email = FakeChannel("email", self.faults)
@@ -582,7 +585,7 @@ class World:
         )
         self.starter = LifecycleStarter(self.control, scale=0.02)
         self.notifier = Notifier(
-            claims=self.claims, inbox=self.inbox, users=self.users, channels=[self.email, self.sms], language="en"
+            marks=self.marks, inbox=self.inbox, users=self.users, channels=[self.email, self.sms], language="en"
         )
 
     def events_of(self, order_id: UUID) -> list[DomainEvent]:

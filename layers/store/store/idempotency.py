@@ -1,4 +1,4 @@
-"""Idempotency in Cassandra: at-most-once handling of an event per consumer, and
+"""Idempotency in Cassandra: which effects of an event a consumer has done, and
 the Powertools idempotency persistence layer behind checkout's Idempotency-Key."""
 
 from __future__ import annotations
@@ -16,25 +16,28 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 
 from store.db import Database
 
-_CLAIM = (
-    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS"
-)
-_RELEASE = "DELETE FROM processed_events WHERE consumer = ? AND event_id = ?"
 
+class DeliveryMarks:
+    """Which effects of an event were done, per consumer and effect (table
+    `processed_events`, consumer `<consumer>.<effect>`), each marked after the
+    effect: a crash in between repeats it (at least once), never loses it."""
 
-class ProcessedEvents:
     def __init__(self, database: Database, consumer: str) -> None:
         self._db = database
         self._consumer = consumer
 
-    def claim(self, event_id: UUID) -> bool:
-        """True the first time `event_id` is claimed by this consumer (a lightweight
-        transaction, so two concurrent deliveries cannot both win)."""
-        return bool(self._db.execute(_CLAIM, (self._consumer, event_id)).was_applied)
+    def done(self, effect: str, event_id: UUID) -> bool:
+        row = self._db.execute(
+            "SELECT event_id FROM processed_events WHERE consumer = ? AND event_id = ?",
+            (f"{self._consumer}.{effect}", event_id),
+        ).one()
+        return row is not None
 
-    def release(self, event_id: UUID) -> None:
-        """Undo a claim whose processing failed, so the redelivery is handled."""
-        self._db.execute(_RELEASE, (self._consumer, event_id))
+    def mark(self, effect: str, event_id: UUID) -> None:
+        self._db.execute(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, toTimestamp(now()))",
+            (f"{self._consumer}.{effect}", event_id),
+        )
 
 
 class CassandraIdempotencyStore(BasePersistenceLayer):

@@ -3,21 +3,20 @@ inbox, newest first, of which the last INBOX_SIZE are kept."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from cassandra.util import datetime_from_uuid1
+from cassandra.util import datetime_from_uuid1, uuid_from_time
 from pydantic import BaseModel
 
-from store.channels import send_all
+from store.channels import ADDRESSES, send_all
 from store.clock import aware
 from store.db import Database
 from store.events import DomainEvent
 from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
-from store.ports import Channel, EventClaims, Inbox, UserDirectory
+from store.ports import Channel, EffectMarks, Inbox, UserDirectory
 
 INBOX_SIZE = 100
 
@@ -46,16 +45,26 @@ class NotificationPublic(BaseModel):
     created_at: datetime
 
 
+def entry_key(event: DomainEvent) -> UUID:
+    """A time uuid at the event's time whose other bits come from the event id."""
+    key: UUID = uuid_from_time(
+        event.occurred_at, node=event.id.int & 0xFFFFFFFFFFFF, clock_seq=(event.id.int >> 48) & 0x3FFF
+    )
+    return key
+
+
 class NotificationInbox:
     def __init__(self, database: Database, size: int = INBOX_SIZE) -> None:
         self._db = database
         self._size = size
 
     def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
+        """One entry per event: its key is made from the event (its time and id),
+        so a redelivered event writes the same row again."""
         self._db.execute(
             "INSERT INTO notifications_by_user (user_id, created_at, event_id, event_type, order_id, message) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, uuid.uuid1(), event.id, event.type, event.order_id, message),
+            (user_id, entry_key(event), event.id, event.type, event.order_id, message),
         )
         self._trim(user_id)
 
@@ -112,37 +121,39 @@ def _inbox_cursor(cursor: str) -> UUID:
 
 
 class Notifier:
-    """Turns an order event into the user's inbox entry and channel messages,
-    at most once per event (claimed by id)."""
+    """Turns an order event into the user's inbox entry and channel messages.
+    Each effect is idempotent or marked done after it happens, so a redelivered
+    event (after a crash or a failure) does what is left and repeats nothing
+    that was done, save a channel message whose mark was lost."""
 
     def __init__(
         self,
         *,
-        claims: EventClaims,
+        marks: EffectMarks,
         inbox: Inbox,
         users: UserDirectory,
         channels: Sequence[Channel],
         language: str,
     ) -> None:
-        self._claims = claims
+        self._marks = marks
         self._inbox = inbox
         self._users = users
         self._channels = channels
         self._language = language
 
     def handle(self, event: DomainEvent) -> None:
-        if not self._claims.claim(event.id):
-            logger.info("duplicate event skipped", extra={"event_id": str(event.id)})
-            return
+        message = render_message(event, self._language)
         try:
-            message = render_message(event, self._language)
             self._inbox.add(event.user_id, event, message)
         except Exception:
-            self._claims.release(event.id)
             count("notifications_sent_total", channel="inbox", outcome="failed")
             raise
         count("notifications_sent_total", channel="inbox", outcome="sent")
         user = self._users.get(event.user_id)
-        if user is not None:
-            send_all(self._channels, user, message, self._language)
-        logger.info("notification stored", extra={"event_id": str(event.id), "order_id": str(event.order_id)})
+        if user is None:
+            return
+        for channel in self._channels:
+            if ADDRESSES[channel.name](user) and not self._marks.done(channel.name, event.id):
+                send_all([channel], user, message, self._language)  # best effort: a failure is counted
+                self._marks.mark(channel.name, event.id)
+        logger.info("notification handled", extra={"event_id": str(event.id), "order_id": str(event.order_id)})

@@ -121,12 +121,12 @@ class LifetimeRecords(Protocol):
     def of(self, user_id: UUID) -> tuple[dict[UUID, Decimal], datetime | None]: ...
 
 
-class EventClaims(Protocol):
-    """At-most-once handling of an event by one consumer."""
+class EffectMarks(Protocol):
+    """Which effects of an event a consumer has done (marked after each)."""
 
-    def claim(self, event_id: UUID) -> bool: ...
+    def done(self, effect: str, event_id: UUID) -> bool: ...
 
-    def release(self, event_id: UUID) -> None: ...
+    def mark(self, effect: str, event_id: UUID) -> None: ...
 
 
 class Inbox(Protocol):

@@ -17,7 +17,7 @@ from store.catalog import ProductRepository
 from store.checkout import Checkout
 from store.config import Settings, get_settings
 from store.db import Database, get_database
-from store.idempotency import CassandraIdempotencyStore, ProcessedEvents
+from store.idempotency import CassandraIdempotencyStore, DeliveryMarks
 from store.notifications import NotificationInbox, Notifier
 from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
@@ -156,7 +156,7 @@ class Wiring:
     @cached_property
     def notifier(self) -> Notifier:
         return Notifier(
-            claims=ProcessedEvents(self.database, "notifications"),
+            marks=DeliveryMarks(self.database, "notifications"),
             inbox=self.inbox,
             users=self.users,
             channels=self.channels,
