@@ -25,11 +25,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemNotFoundError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from cassandra import Unavailable, WriteTimeout, WriteType
 
 from store.cart import CartLine
 from store.catalog import ProductPublic, release_key, reserve_key
 from store.checkout import Checkout
-from store.db import CassandraUnavailable
+from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import Conflict, NotFound
 from store.events import DomainEvent
 from store.notifications import Notifier
@@ -44,22 +45,43 @@ from store.workflow import LifecycleStarter, OrderWorkflow
 When = Literal["before", "after"]
 
 
+def refused() -> CassandraUnavailable:
+    """What a write that never reached a replica raises: it did not apply."""
+    try:
+        raise CassandraUnavailable("injected: no replica answered") from Unavailable("injected")
+    except CassandraUnavailable as error:
+        return error
+
+
+def timed_out() -> CassandraUnavailable:
+    """What a write that took effect but whose answer was lost raises: unknown outcome."""
+    try:
+        raise CassandraUnavailable("injected: timed out") from WriteTimeout("injected", write_type=WriteType.SIMPLE)
+    except CassandraUnavailable as error:
+        return error
+
+
 @dataclass
 class Faults:
-    """Which call fails: `at` names it ("products.reserve"), `nth` which of its calls."""
+    """Which call fails: `at` names it ("products.reserve"), `nth` which of its
+    calls. Before: refused, nothing happened. After: it happened, and the caller
+    saw a timeout (so an unknown outcome), unless another `error` is given."""
 
     at: str | None = None
     nth: int = 1
     when: When = "before"
-    error: BaseException = field(default_factory=lambda: CassandraUnavailable("injected: the database did not answer"))
+    error: BaseException | None = None
     calls: list[str] = field(default_factory=list)
     _seen: Counter[str] = field(default_factory=Counter)
 
     def fail(self, at: str, nth: int = 1, when: When = "before", error: BaseException | None = None) -> None:
-        self.at, self.nth, self.when = at, nth, when
-        if error is not None:
-            self.error = error
+        self.at, self.nth, self.when, self.error = at, nth, when, error
         self._seen.clear()
+
+    def _error(self) -> BaseException:
+        if self.error is not None:
+            return self.error
+        return refused() if self.when == "before" else timed_out()
 
     def clear(self) -> None:
         self.at = None
@@ -70,12 +92,12 @@ class Faults:
         self._seen[name] += 1
         due = name == self.at and self._seen[name] == self.nth
         if due and self.when == "before":
-            raise self.error
+            raise self._error()
         return due
 
     def leave(self, due: bool) -> None:
         if due:
-            raise self.error
+            raise self._error()
 
 
 class Clock:
@@ -172,9 +194,11 @@ class FakeCarts:
         self.faults.leave(due)
         return found
 
-    def remove_products(self, user_id: UUID, product_ids: Sequence[UUID]) -> None:
-        due = self.faults.enter("carts.remove_products")
+    def take(self, user_id: UUID, product_ids: Sequence[UUID]) -> None:
         self.by_user[user_id] = [line for line in self.by_user.get(user_id, []) if line.product_id not in product_ids]
+
+    def forget_if_empty(self, user_id: UUID) -> None:
+        due = self.faults.enter("carts.forget_if_empty")
         self.faults.leave(due)
 
 
@@ -281,10 +305,11 @@ class FakePointers:
 
 
 class FakeOrders:
-    def __init__(self, faults: Faults, outbox: FakeOutbox, intents: FakeIntents) -> None:
+    def __init__(self, faults: Faults, outbox: FakeOutbox, intents: FakeIntents, carts: FakeCarts) -> None:
         self.faults = faults
         self.outbox = outbox
         self.intents = intents
+        self.carts = carts
         self.items: dict[UUID, OrderPublic] = {}
         self.todos: dict[UUID, dict[str, str]] = {}
 
@@ -296,10 +321,11 @@ class FakeOrders:
 
     def create(self, order: OrderPublic, event: DomainEvent, intent: CheckoutIntent | None = None) -> None:
         due = self.faults.enter("orders.create")
-        self.items[order.id] = order  # one logged batch: the order, its event, the end of its intent
+        self.items[order.id] = order  # one logged batch: the order, its event, the end of its checkout
         self.outbox.record(event)
         if intent is not None:
             self.intents.rows.pop(intent.order_id, None)
+            self.carts.take(intent.user_id, list(intent.lines))
         self.faults.leave(due)
 
     def todo(self, order_id: UUID) -> dict[str, str]:
@@ -329,7 +355,12 @@ class FakeOrders:
         )
         self.items[order.id] = changed
         self.todos.setdefault(order.id, {}).update(todo)  # in the same compare-and-set
-        self.faults.leave(due)
+        try:
+            self.faults.leave(due)
+        except CassandraUnavailable as error:
+            if not outcome_unknown(error):
+                raise
+            # The repository reads an unknown outcome back: it applied.
         return changed
 
     def delete(self, order: OrderPublic) -> None:
@@ -470,9 +501,9 @@ class FakeUsers:
         self.faults = faults
         self.items: dict[UUID, User] = {}
 
-    def add(self, email: str | None = None, phone: str | None = None) -> User:
+    def add(self, email: str | None = None, phone: str | None = None, user_id: UUID | None = None) -> User:
         user = User(
-            id=uuid.uuid4(),
+            id=user_id or uuid.uuid4(),
             username=f"u{uuid.uuid4().hex[:8]}",
             email=email,
             full_name=None,
@@ -541,7 +572,7 @@ class World:
         self.outbox = FakeOutbox(self.faults)
         self.intents = FakeIntents(self.faults)
         self.pointers = FakePointers(self.faults)
-        self.orders = FakeOrders(self.faults, self.outbox, self.intents)
+        self.orders = FakeOrders(self.faults, self.outbox, self.intents, self.carts)
         self.publisher = FakePublisher(self.faults)
         self.control = FakeWorkflowControl(self.faults)
         self.payment_records = FakePaymentRecords(self.faults)
@@ -587,6 +618,9 @@ class World:
         self.notifier = Notifier(
             marks=self.marks, inbox=self.inbox, users=self.users, channels=[self.email, self.sms], language="en"
         )
+
+    def todo_left(self) -> dict[UUID, dict[str, str]]:
+        return {order_id: todo for order_id, todo in self.orders.todos.items() if todo}
 
     def events_of(self, order_id: UUID) -> list[DomainEvent]:
         """Every event recorded for the order, in order."""

@@ -167,10 +167,13 @@ class CartRepository:
         return self.show(user_id)
 
     def remove_products(self, user_id: UUID, product_ids: Sequence[UUID]) -> None:
-        """Delete these lines (checkout removes exactly what it ordered, not lines added meanwhile)."""
         statement = self._db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
         for future in [self._db.execute_async(statement, (user_id, product_id)) for product_id in product_ids]:
             self._db.result(future)
+        self.forget_if_empty(user_id)
+
+    def forget_if_empty(self, user_id: UUID) -> None:
+        """Leave the admins' list of open carts once the cart is empty."""
         if not self.lines(user_id):
             self._db.execute("DELETE FROM carts_by_shard WHERE shard = ? AND user_id = ?", (CARTS_SHARD, user_id))
 

@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from cassandra import WriteTimeout, WriteType
 from pydantic import BaseModel, ConfigDict, Field
 
 from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, MAX_CART_LINES, MAX_ORDER_UNITS, CartLine
@@ -187,15 +188,27 @@ class Checkout:
         try:
             self._orders.create(order, event, intent)
         except CassandraUnavailable as error:
-            if outcome_unknown(error):
-                # It may exist (or will, from the batch log): the sweeper reads it back
-                # once the intent expires and releases the stock only if it does not.
-                logger.error("order write outcome unknown; left to the sweeper", extra={"order_id": str(order.id)})
-            else:
+            if not outcome_unknown(error):
                 self._give_back(order, intent)
-            raise
+                raise
+            if not self._written(order, error):
+                # Perhaps written later: the sweeper reads it back once the intent
+                # expires and gives the stock back only if the order is not there.
+                logger.error("order write outcome unknown; left to the sweeper", extra={"order_id": str(order.id)})
+                raise
         self._after_commit(user_id, order, event)
         return order
+
+    def _written(self, order: OrderPublic, error: CassandraUnavailable) -> bool:
+        """Reconcile a timed-out order write: a logged batch past its batch log
+        will be applied (Cassandra replays it); otherwise read the order back."""
+        cause = error.__cause__
+        if isinstance(cause, WriteTimeout) and cause.write_type == WriteType.BATCH:
+            return True
+        try:
+            return self._orders.get(order.id) is not None
+        except CassandraUnavailable:
+            return False
 
     def _reserve_all(self, order: OrderPublic, products: dict[UUID, ProductPublic], intent: CheckoutIntent) -> None:
         """Take every line's units for the order, or none: what was taken is given back."""
@@ -232,9 +245,9 @@ class Checkout:
     def _after_commit(self, user_id: UUID, order: OrderPublic, event: DomainEvent) -> None:
         """The order exists now: nothing below may fail the request (a retry would order twice)."""
         try:
-            self._carts.remove_products(user_id, [item.product_id for item in order.items])
+            self._carts.forget_if_empty(user_id)  # the ordered lines went with the order's batch
         except CassandraUnavailable:
-            logger.warning("order created but the cart could not be cleared", extra={"order_id": str(order.id)})
+            logger.warning("order created; the open carts list keeps this user", extra={"order_id": str(order.id)})
         if self._relay is not None:
             self._relay.deliver_soon(event)
         items_count = sum(item.quantity for item in order.items)

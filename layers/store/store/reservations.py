@@ -57,8 +57,13 @@ class CheckoutIntents:
         )
 
     def close_in(self, batch: BatchStatement, intent: CheckoutIntent) -> None:
-        """Delete the intent in the caller's logged batch (the order's)."""
+        """End the checkout in the caller's logged batch (the order's): the intent
+        goes, and so do the cart lines it ordered. A retry after a lost answer
+        then finds them gone and cannot order them twice."""
         batch.add(self._db.prepare(_DELETE), (intent.bucket, intent.expires_at, intent.order_id))
+        take = self._db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+        for product_id in intent.lines:
+            batch.add(take, (intent.user_id, product_id))
 
     def close(self, intent: CheckoutIntent) -> None:
         self._db.execute(_DELETE, (intent.bucket, intent.expires_at, intent.order_id))
