@@ -20,7 +20,7 @@ T = TypeVar("T")
 # that a poison message reaches the DLQ within a minute; the order lifecycle
 # runs at 1/50 of the seeds' timings (every wait at least 1 s: about 10-15 s
 # from payment to purge).
-TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15", "OrderTimeScale": "0.02"}
+TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15", "OrderTimeScale": "0.02", "CheckoutIntentSeconds": "20"}
 
 
 class LocalStack:

@@ -88,3 +88,20 @@ def test_the_executions_view_pairs_state_entries_with_exits() -> None:
     spans = timeline(events)
     assert [(span.name, span.seconds) for span in spans] == [("Wait", 1.0), ("Pay", None)]
     assert current_state(spans) == "Pay"
+
+
+def test_every_task_retries_for_minutes_with_jitter_before_compensating() -> None:
+    """A Cassandra outage of a few minutes must not cancel orders: each task's
+    retries add up to minutes (capped at a minute each, with full jitter)."""
+    definition = json.loads(ASL.read_text())
+    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    for name, state in tasks.items():
+        if name == "Compensate":
+            continue
+        [retry] = [r for r in state["Retry"] if r["ErrorEquals"] == ["States.TaskFailed"]]
+        delays = [
+            min(retry["IntervalSeconds"] * retry["BackoffRate"] ** attempt, retry["MaxDelaySeconds"])
+            for attempt in range(retry["MaxAttempts"])
+        ]
+        assert sum(delays) >= 180, name
+        assert retry["JitterStrategy"] == "FULL", name

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -43,7 +43,7 @@ from store.observability import count, logger
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
 from store.ports import CartLines, IntentStore, OrderStore, ProductStock
-from store.reservations import CheckoutIntent, new_intent
+from store.reservations import INTENT_LIFETIME, CheckoutIntent, new_intent
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -154,8 +154,10 @@ class Checkout:
         orders: OrderStore,
         intents: IntentStore,
         relay: OutboxRelay | None,
+        intent_lifetime: timedelta = INTENT_LIFETIME,
         clock: Clock = utc_now,
     ) -> None:
+        self._intent_lifetime = intent_lifetime
         self._carts = carts
         self._products = products
         self._orders = orders
@@ -182,7 +184,8 @@ class Checkout:
         order = new_order(user_id, items, self._clock())
         event = order_created_event(order)
         # Recorded before any stock is taken: a crash from here on is settled by the sweeper.
-        intent = new_intent(order.id, user_id, {item.product_id: item.quantity for item in items}, self._clock())
+        lines_ordered = {item.product_id: item.quantity for item in items}
+        intent = new_intent(order.id, user_id, lines_ordered, self._clock(), self._intent_lifetime)
         self._intents.open(intent)
         self._reserve_all(order, products, intent)
         try:

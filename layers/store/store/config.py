@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # stay pending in the outbox (tests use that to take SNS away).
     order_events_topic_arn: str | None = None
 
+    # How long a checkout's reservation may stay without its order before the
+    # sweeper gives the stock back (store.reservations).
+    checkout_intent_seconds: int = Field(default=120, ge=20, le=3600)
+
     # The order lifecycle: the state machine the orders and starter functions
     # control, and the factor its waits are multiplied by (0.02 in tests).
     order_state_machine_arn: str | None = None

@@ -30,6 +30,7 @@ BUCKETS = 16
 # Far longer than a checkout can run (the function times out at 15 s) and than
 # Cassandra takes to replay a logged batch from its batch log: an order whose
 # write had an unknown outcome exists by then, or never will.
+# (Settings.checkout_intent_seconds; this is its default.)
 INTENT_LIFETIME = timedelta(minutes=2)
 SWEEP_LIMIT_PER_BUCKET = 200
 
@@ -86,8 +87,10 @@ def _intent(row: Any) -> CheckoutIntent:
     )
 
 
-def new_intent(order_id: UUID, user_id: UUID, lines: dict[UUID, int], now: datetime) -> CheckoutIntent:
-    return CheckoutIntent(order_id, user_id, lines, to_ms(now + INTENT_LIFETIME))
+def new_intent(
+    order_id: UUID, user_id: UUID, lines: dict[UUID, int], now: datetime, lifetime: timedelta = INTENT_LIFETIME
+) -> CheckoutIntent:
+    return CheckoutIntent(order_id, user_id, lines, to_ms(now + lifetime))
 
 
 class ReservationSweeper:

@@ -9,6 +9,7 @@ with fakes instead (tests/unit/fakes.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache, cached_property
 
 from store import aws
@@ -115,6 +116,7 @@ class Wiring:
             orders=self.orders,
             intents=self.checkout_intents,
             relay=self.relay,
+            intent_lifetime=timedelta(seconds=self.settings.checkout_intent_seconds),
         )
 
     @cached_property
