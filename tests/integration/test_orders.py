@@ -168,6 +168,10 @@ def test_admin_lists_filters_and_deletes(api: httpx.Client, admin_token: str) ->
     ).json()
     assert all(order["status"] == "CREATED" for order in all_created["items"])
 
+    live = api.delete(f"/order-api/orders/{kept['id']}", headers=bearer(admin_token))
+    assert live.status_code == 409, live.text  # a live order is cancelled first
+    assert "cancel it" in live.json()["error"]["message"]
+    assert api.put(f"/order-api/orders/{kept['id']}/cancel", headers=bearer(admin_token)).status_code == 200
     assert api.delete(f"/order-api/orders/{kept['id']}", headers=bearer(admin_token)).status_code == 204
     assert api.get(f"/order-api/orders/{kept['id']}", headers=bearer(admin_token)).status_code == 404
     assert api.delete(f"/order-api/orders/{kept['id']}", headers=bearer(admin_token)).status_code == 404

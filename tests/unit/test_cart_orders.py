@@ -29,6 +29,7 @@ from store.orders import (
     order_total,
 )
 from store.outbox import BUCKETS, bucket_of
+from store.paging import encode_cursor
 
 
 def _product(quantity: int = 10, price: str = "2.50", name: str = "Tea") -> ProductPublic:
@@ -216,3 +217,12 @@ def test_a_timed_out_write_has_an_unknown_outcome_a_refused_one_did_not_apply() 
     assert not outcome_unknown(_wrapped(Unavailable("no replica")))
     assert not outcome_unknown(_wrapped(ConnectionError("down")))
     assert not outcome_unknown(KeyboardInterrupt())
+
+
+@pytest.mark.parametrize(
+    "created_at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "1969-12-31T23:59:59+00:00", "NaN"]
+)
+def test_an_order_cursor_at_an_impossible_time_is_400(created_at: str) -> None:
+    cursor = encode_cursor({"c": created_at, "i": str(uuid.uuid4())})
+    with pytest.raises(BadRequest):
+        Cursor.decode(cursor)

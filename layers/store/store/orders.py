@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -52,6 +52,7 @@ MAX_LIMIT = 100
 # then hands back a cursor, so a rare status cannot make one request read everything.
 MAX_SCANNED = 2000
 ORDER_DAYS_SHARD = "all"
+CURSOR_YEARS = (2000, 2999)
 
 
 def is_legal(current: OrderStatus, target: OrderStatus) -> bool:
@@ -135,8 +136,12 @@ class Cursor:
     def decode(cls, cursor: str) -> Cursor:
         data = decode_cursor(cursor)
         try:
-            return cls(created_at=aware(datetime.fromisoformat(data["c"])), order_id=UUID(data["i"]))
-        except (ValueError, KeyError, TypeError) as error:
+            created_at = aware(datetime.fromisoformat(data["c"])).astimezone(UTC)
+            # Only a time an order can have: Cassandra timestamps, and dates the listing walks.
+            if not CURSOR_YEARS[0] <= created_at.year <= CURSOR_YEARS[1]:
+                raise ValueError("out of range")
+            return cls(created_at=created_at, order_id=UUID(data["i"]))
+        except (ValueError, KeyError, TypeError, OverflowError) as error:
             raise invalid_cursor() from error
 
 
