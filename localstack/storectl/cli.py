@@ -11,10 +11,12 @@ storectl executions [ORDER] order lifecycle executions; one order's states with 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -22,7 +24,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, emulator, stack
+from storectl import cassandra, deploy, emulator, recovery, stack
 from storectl import executions as lifecycle
 from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
@@ -206,6 +208,63 @@ def executions(
         console.print(
             f"  {span.name:<20} entered {_time(span.entered)}  exited {_time(span.exited)}  {took}", markup=False
         )
+
+
+@app.command()
+def dlq(
+    redrive_messages: Annotated[bool, typer.Option("--redrive", help="move every message back to its queue")] = False,
+) -> None:
+    """Dead-letter queues: list their messages, or send them back to be consumed again."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    outputs = deploy.stack_outputs(instance)
+    sqs = emulator.aws_client(instance, "sqs")
+    for name, (dead_letters, source) in recovery.DEAD_LETTER_QUEUES.items():
+        if redrive_messages:
+            moved = recovery.redrive(sqs, outputs[dead_letters], outputs[source])
+            console.print(f"{name}: {moved} message(s) sent back to the queue", markup=False)
+            continue
+        letters = recovery.peek(sqs, outputs[dead_letters])
+        console.print(f"{name}: {len(letters)} message(s)", markup=False)
+        for letter in letters:
+            console.print(
+                f"  {letter.message_id}  {letter.event_type:<18}  order {letter.order_id}"
+                f"  receives {letter.receives}  {letter.body[:80]}",
+                markup=False,
+            )
+
+
+@app.command()
+def redrive(order_id: Annotated[str, typer.Argument(help="the order whose lifecycle execution failed")]) -> None:
+    """Start a failed order lifecycle again, from the status the order is in."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    try:
+        order = UUID(order_id)
+    except ValueError as error:
+        raise typer.BadParameter(f"{order_id!r} is not an order id (a UUID)") from error
+    machine = deploy.stack_outputs(instance)["OrderLifecycleStateMachineArn"]
+    sfn = emulator.aws_client(instance, "stepfunctions")
+    names = [item["name"] for item in sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"]]
+    mine = [name for name in names if name == order_id or name.startswith(f"{order_id}-redrive-")]
+    if not mine:
+        raise StoreCtlError(f"order {order_id} has no lifecycle execution", "list them with `storectl executions`")
+    latest = sfn.describe_execution(executionArn=execution_arn(machine, mine[0]))
+    if latest["status"] not in ("FAILED", "TIMED_OUT"):
+        raise StoreCtlError(
+            f"the lifecycle of order {order_id} is {latest['status']}, not failed", "only failed ones are redriven"
+        )
+    status = deploy.order_status(instance, order)
+    if status is None or status == "CANCELLED":
+        raise StoreCtlError(f"order {order_id} is {status or 'gone'}: there is nothing to resume", "nothing to do")
+    scale = float(json.loads(latest["input"])["timings"]["scale"])
+    name = recovery.redrive_name(order, names)
+    sfn.start_execution(
+        stateMachineArn=machine, name=name, input=json.dumps(recovery.redrive_input(order, status, scale))
+    )
+    console.print(f"order {order_id} resumes from {status} as execution {name}", markup=False)
 
 
 @app.command()

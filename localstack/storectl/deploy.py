@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -113,6 +114,24 @@ def seed_accounts(instance: Instance, *, demo: bool) -> list[str]:
     finally:
         database.close()
     return created
+
+
+def order_status(instance: Instance, order_id: UUID) -> str | None:
+    """An order's status, read from Cassandra through the store package (None: no such order)."""
+    from store.config import Settings  # noqa: PLC0415 - slow import
+    from store.db import CassandraUnavailable, Database  # noqa: PLC0415
+
+    database = Database(Settings(cassandra_hosts=instance.cassandra_hosts, cassandra_port=instance.cassandra_port))
+    try:
+        row = database.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).one()
+    except CassandraUnavailable as error:
+        raise StoreCtlError(
+            f"cannot reach Cassandra at {instance.cassandra_hosts}:{instance.cassandra_port} ({error})",
+            "start it with `storectl up`, or fix CASSANDRA_HOSTS / CASSANDRA_PORT",
+        ) from error
+    finally:
+        database.close()
+    return str(row.status) if row is not None else None
 
 
 def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] | None = None) -> dict[str, str]:

@@ -76,7 +76,10 @@ def test_a_reservation_left_by_a_crashed_checkout_comes_back(
     assert stock_of(api, admin_token, product["id"]) == 7
     # Settled once: another sweep, or a late release of the same order, gives nothing more.
     _sweep(local_stack)
-    assert not ProductRepository(database).release(product_id, 3, order_id=order_id)
+    assert ProductRepository(database).release(product_id, 3, order_id=order_id)  # done before: a no-op
+    assert stock_of(api, admin_token, product["id"]) == 7
+    # And a release for an order that never reserved gives nothing.
+    assert not ProductRepository(database).release(product_id, 3, order_id=uuid.uuid4())
     assert stock_of(api, admin_token, product["id"]) == 7
 
 

@@ -388,9 +388,9 @@ class ProductRepository:
         return self._move(product_id, -units, reserve_key(order_id))
 
     def release(self, product_id: UUID, units: int, *, order_id: UUID) -> bool:
-        """Give back what `reserve` took for the order, once; False when nothing
-        was taken (the reservation never happened) or it was given back before.
-        A deleted product has nothing to give back to: False."""
+        """Give back what `reserve` took for the order, once: True when given back
+        (now, or before: a repeat changes nothing); False when nothing was taken
+        (the reservation never happened) or the product is gone."""
         try:
             return self._move(product_id, units, release_key(order_id), requires=(reserve_key(order_id), -units))
         except NotFound:
