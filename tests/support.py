@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
+from store.aws import execution_arn
 from storectl import stack
 from storectl.emulator import aws_client
 from storectl.instance import Instance
@@ -144,3 +146,28 @@ def wait_for_message(local_stack: LocalStack, queue_url: str, body: str, *, time
         return None
 
     return eventually(arrived, timeout=timeout, interval=1, what=f"the message in {queue_url}")
+
+
+def hold_lifecycle(local_stack: LocalStack, api: httpx.Client, admin_token: str, order_id: str) -> None:
+    """Stop the order's lifecycle execution, so that only this test moves the order.
+    (At the test stack's time scale the workflow moves it after about a second.)"""
+    sfn = local_stack.client("stepfunctions")
+    machine = local_stack.outputs["OrderLifecycleStateMachineArn"]
+    execution = execution_arn(machine, order_id)
+
+    def started() -> bool:
+        try:
+            sfn.describe_execution(executionArn=execution)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            return False
+        return True
+
+    eventually(started, timeout=60, interval=0.1, what=f"the lifecycle of {order_id} to start")
+    sfn.stop_execution(executionArn=execution, cause="held by a test of the orders API")
+    status = api.get(f"/order-api/orders/{order_id}", headers=bearer(admin_token)).json()["status"]
+    if status != "CREATED":
+        pytest.fail(f"the lifecycle moved order {order_id} to {status} before the test could hold it")
+
+
+def set_status(api: httpx.Client, admin_token: str, order_id: str, status: str) -> httpx.Response:
+    return api.put(f"/order-api/orders/{order_id}/status", json={"status": status}, headers=bearer(admin_token))

@@ -9,8 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from store.aws import execution_arn
-from support import LocalStack, add_to_cart, bearer, checkout, cql, create_product, eventually, new_user, stock_of
+from support import (
+    LocalStack,
+    add_to_cart,
+    bearer,
+    checkout,
+    cql,
+    create_product,
+    eventually,
+    hold_lifecycle,
+    new_user,
+    set_status,
+    stock_of,
+)
 
 
 def place_order(api: httpx.Client, admin_token: str, token: str, quantity: int = 1, **product: Any) -> dict[str, Any]:
@@ -20,31 +31,6 @@ def place_order(api: httpx.Client, admin_token: str, token: str, quantity: int =
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
     return order
-
-
-def hold_lifecycle(local_stack: LocalStack, api: httpx.Client, admin_token: str, order_id: str) -> None:
-    """Stop the order's lifecycle execution, so that only this test moves the order.
-    (At the test stack's time scale the workflow moves it after about a second.)"""
-    sfn = local_stack.client("stepfunctions")
-    machine = local_stack.outputs["OrderLifecycleStateMachineArn"]
-    execution = execution_arn(machine, order_id)
-
-    def started() -> bool:
-        try:
-            sfn.describe_execution(executionArn=execution)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            return False
-        return True
-
-    eventually(started, timeout=60, interval=0.1, what=f"the lifecycle of {order_id} to start")
-    sfn.stop_execution(executionArn=execution, cause="held by a test of the orders API")
-    status = api.get(f"/order-api/orders/{order_id}", headers=bearer(admin_token)).json()["status"]
-    if status != "CREATED":
-        pytest.fail(f"the lifecycle moved order {order_id} to {status} before the test could hold it")
-
-
-def set_status(api: httpx.Client, admin_token: str, order_id: str, status: str) -> httpx.Response:
-    return api.put(f"/order-api/orders/{order_id}/status", json={"status": status}, headers=bearer(admin_token))
 
 
 @pytest.fixture

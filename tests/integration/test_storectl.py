@@ -77,3 +77,83 @@ def test_executions_show_an_orders_states_with_times(api: httpx.Client, admin_to
     listing = CliRunner().invoke(app, ["executions"])
     assert listing.exit_code == 0, listing.output
     assert order_id in listing.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_dlq_lists_a_dead_letter_and_redrives_it_to_its_consumer(local_stack: LocalStack, api: httpx.Client) -> None:
+    from store.events import DomainEvent  # noqa: PLC0415
+    from support import bearer, new_user  # noqa: PLC0415
+
+    user, token = new_user(api)
+    event = DomainEvent(
+        type="OrderStatusChanged", order_id=uuid.uuid4(), user_id=uuid.UUID(user["id"]), payload={"status": "SHIPPING"}
+    )
+    sqs = local_stack.client("sqs")
+    sqs.send_message(
+        QueueUrl=local_stack.outputs["NotificationsDeadLetterQueueUrl"],
+        MessageBody=event.model_dump_json(),
+        MessageAttributes=event.sns_attributes(),
+    )
+    listed = CliRunner().invoke(app, ["dlq"])
+    assert listed.exit_code == 0, listed.output
+    assert f"order {event.order_id}" in listed.output
+    assert "OrderStatusChanged" in listed.output
+
+    redriven = CliRunner().invoke(app, ["dlq", "--redrive"])
+    assert redriven.exit_code == 0, redriven.output
+    assert "notifications: 1 message(s) sent back" in redriven.output
+
+    def delivered() -> bool:
+        items = api.get("/user-api/me/notifications", headers=bearer(token)).json()["items"]
+        return any(item["event_id"] == str(event.id) for item in items)
+
+    eventually(delivered, timeout=60, what="the redriven event in the inbox")
+    after = CliRunner().invoke(app, ["dlq"])
+    assert str(event.order_id) not in after.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_redrive_resumes_the_lifecycle_from_the_orders_status(
+    local_stack: LocalStack, api: httpx.Client, admin_token: str
+) -> None:
+    """What `storectl redrive` starts, on an order moved to SHIPPING by hand: the
+    state machine's Resume choice takes it on from there to DELIVERED."""
+    import json  # noqa: PLC0415
+
+    from storectl.recovery import redrive_input, redrive_name  # noqa: PLC0415
+    from support import (  # noqa: PLC0415
+        add_to_cart,
+        bearer,
+        checkout,
+        create_product,
+        hold_lifecycle,
+        new_user,
+        set_status,
+    )
+
+    _, token = new_user(api)
+    product = create_product(api, admin_token)
+    assert add_to_cart(api, token, product["id"]).status_code == 201
+    order_id = checkout(api, token).json()["id"]
+    hold_lifecycle(local_stack, api, admin_token, order_id)
+    for status in ("PROCESSING", "SHIPPING"):
+        assert set_status(api, admin_token, order_id, status).status_code == 200
+
+    refused = CliRunner().invoke(app, ["redrive", order_id])
+    assert refused.exit_code != 0
+    assert "not failed" in refused.output  # it was stopped (ABORTED), not failed
+
+    sfn = local_stack.client("stepfunctions")
+    machine = local_stack.outputs["OrderLifecycleStateMachineArn"]
+    order = uuid.UUID(order_id)
+    sfn.start_execution(
+        stateMachineArn=machine,
+        name=redrive_name(order, [order_id]),
+        input=json.dumps(redrive_input(order, "SHIPPING", 0.02)),
+    )
+
+    def delivered() -> bool:
+        status: str = api.get(f"/order-api/orders/{order_id}", headers=bearer(token)).json()["status"]
+        return status == "DELIVERED"
+
+    eventually(delivered, timeout=90, what="the resumed order to be delivered")
