@@ -45,6 +45,7 @@ lint: install  ## ruff, mypy and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --python-executable $(LOAD_VENV)/bin/python loadtest/locustfile.py loadtest/load_run.py
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template template.yaml --region us-east-1
 
 format: install  ## apply ruff's fixes and formatting

@@ -98,6 +98,11 @@ class CpuSampler(threading.Thread):
     def _pids(self) -> list[int]:
         return [*self._workers(), self.emulator_pid or 0, self.cassandra_pid or 0]
 
+    @staticmethod
+    def _used(pids: list[int], previous: dict[int, float], current: dict[int, float], elapsed: float) -> float:
+        # A worker born during the interval counts from zero.
+        return sum(max(0.0, current[pid] - previous.get(pid, 0.0)) for pid in pids if pid) / elapsed * 100
+
     def run(self) -> None:
         # What the processes used before the run does not count.
         previous = {pid: self._cpu_seconds(pid) for pid in self._pids()}
@@ -111,17 +116,13 @@ class CpuSampler(threading.Thread):
                 workers = self._workers()
                 current = {pid: self._cpu_seconds(pid) for pid in self._pids()}
 
-                def used(pids: list[int], current: dict[int, float] = current) -> float:
-                    # A worker born during the interval counts from zero.
-                    return sum(max(0.0, current[pid] - previous.get(pid, 0.0)) for pid in pids if pid) / elapsed * 100
-
                 writer.writerow(
                     [
                         f"{time.time():.1f}",
-                        f"{used([self.emulator_pid or 0]):.1f}",
-                        f"{used(workers):.1f}",
+                        f"{self._used([self.emulator_pid or 0], previous, current, elapsed):.1f}",
+                        f"{self._used(workers, previous, current, elapsed):.1f}",
                         len(workers),
-                        f"{used([self.cassandra_pid or 0]):.1f}",
+                        f"{self._used([self.cassandra_pid or 0], previous, current, elapsed):.1f}",
                     ]
                 )
                 file.flush()
@@ -288,7 +289,12 @@ def plot(samples: list[dict[str, Any]], report: Path) -> None:
     fig.tight_layout()
     fig.savefig(report / "latency.png", dpi=90)
     plt.close(fig)
+    _plot_throughput(plt, samples, report)
+    _plot_cpu(plt, start, report)
 
+
+def _plot_throughput(plt: Any, samples: list[dict[str, Any]], report: Path) -> None:
+    start = samples[0]["time"]
     seconds = int(samples[-1]["time"] - start) + 1
     done = [0] * seconds
     failed = [0] * seconds
@@ -305,6 +311,8 @@ def plot(samples: list[dict[str, Any]], report: Path) -> None:
     fig.savefig(report / "throughput.png", dpi=90)
     plt.close(fig)
 
+
+def _plot_cpu(plt: Any, start: float, report: Path) -> None:
     cpu_file = report / "cpu.csv"
     if cpu_file.exists():
         with cpu_file.open() as file:
