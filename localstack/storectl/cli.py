@@ -5,6 +5,7 @@ storectl down               stop everything (no process is left behind)
 storectl status             what runs, where
 storectl deploy             rebuild and redeploy after a code change
 storectl url                print only the API base URL
+storectl warm               start workers of every HTTP function now
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 """
@@ -105,7 +106,12 @@ def deploy_command() -> None:
     deploy.migrate(instance)
     deploy.seed_accounts(instance, demo=True)
     outputs = deploy.deploy(instance, built)
-    console.print(f"deployed: {deploy.api_url(instance, outputs)}")
+    api = deploy.api_url(instance, outputs)
+    # A deploy replaces the code, so the emulator starts new workers: warm them again.
+    workers = deploy.warm_workers_default()
+    if workers:
+        console.print(f"warmed {workers} workers per HTTP function in {deploy.warm(api, workers):.0f} s")
+    console.print(f"deployed: {api}")
 
 
 @app.command()
@@ -146,6 +152,23 @@ def seed(
         )
     elapsed = time.monotonic() - started
     console.print(f"created {created} products in {elapsed:.1f} s ({created / elapsed:.0f} products/s)")
+
+
+@app.command()
+def warm(
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=32, help="workers per HTTP function [default: STORE_WARM_WORKERS or 4]"),
+    ] = 0,
+) -> None:
+    """Start workers of every HTTP function now (`up` and `deploy` do it too): the emulator
+    reaps idle extra workers after 5 minutes, so warm again before a load run on an idle stack."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    count = workers or deploy.warm_workers_default() or 4
+    took = deploy.warm(deploy.api_url(instance, deploy.stack_outputs(instance)), count)
+    console.print(f"warmed {count} workers per HTTP function in {took:.0f} s")
 
 
 @app.command()
