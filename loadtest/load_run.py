@@ -198,6 +198,8 @@ def summarize(samples: list[dict[str, Any]], args: argparse.Namespace, catalog_s
     scenarios = sorted({row["scenario"] for row in samples})
     overall = figures(samples)
     return {
+        # The machine may be shared: how busy it was, as 1-minute load averages.
+        "load_average_end": os.getloadavg()[0],
         "started": datetime.fromtimestamp(samples[0]["time"], UTC).isoformat() if samples else None,
         "users": args.users,
         "spawn_rate": args.spawn_rate,
@@ -222,7 +224,8 @@ def write_summary(summary: dict[str, Any], report: Path) -> str:
     lines = [
         f"# Load run: {summary['users']} users, {summary['duration_s']:.0f} s, {summary['catalog_products']} products",
         "",
-        f"Started {summary['started']}; spawn rate {summary['spawn_rate']}/s (ramp-up included in every figure).",
+        f"Started {summary['started']}; spawn rate {summary['spawn_rate']}/s (ramp-up included in every figure); "
+        f"machine load average at the end {summary['load_average_end']:.1f} on {os.cpu_count()} cores.",
         "",
         "| target (seeds) | measured | |",
         "|---|---|---|",

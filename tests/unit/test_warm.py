@@ -1,0 +1,78 @@
+"""`storectl`'s warm-up: every health request in flight at once, so each one needs
+a worker of its own (a local HTTP server stands in for API Gateway)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from storectl import deploy
+from storectl.errors import StoreCtlError
+
+
+class Gateway(ThreadingHTTPServer):
+    """Holds every request until `expected` are in flight (or 10 s pass), then answers."""
+
+    def __init__(self, expected: int, failing: str | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.barrier = threading.Barrier(expected, timeout=10)
+        self.paths: list[str] = []
+        self.all_at_once = True
+        self.failing = failing
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Gateway
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        try:
+            self.server.barrier.wait()
+        except threading.BrokenBarrierError:
+            self.server.all_at_once = False
+        status = 503 if self.path.endswith(self.server.failing or "\0") else 200
+        self.send_response(status)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve(gateway: Gateway) -> Iterator[str]:
+    thread = threading.Thread(target=gateway.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{gateway.server_address[1]}/v1"
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+
+@pytest.fixture
+def gateway() -> Iterator[tuple[Gateway, str]]:
+    server = Gateway(expected=3 * len(deploy.HEALTH_ROUTES))
+    for url in serve(server):
+        yield server, url
+
+
+def test_warm_sends_every_request_at_once(gateway: tuple[Gateway, str]) -> None:
+    server, url = gateway
+    deploy.warm(url, 3)
+    assert server.all_at_once
+    assert sorted(server.paths) == sorted(f"/v1{route}" for route in deploy.HEALTH_ROUTES for _ in range(3))
+
+
+def test_warm_reports_a_function_that_does_not_answer() -> None:
+    server = Gateway(expected=len(deploy.HEALTH_ROUTES), failing="/order-api/health")
+    for url in serve(server):
+        with pytest.raises(StoreCtlError, match="order-api"):
+            deploy.warm(url, 1)
+
+
+def test_no_workers_means_no_requests() -> None:
+    assert deploy.warm("http://127.0.0.1:9/unused", 0) == 0.0
