@@ -13,11 +13,11 @@ prints:
 2. the floor: a trivial function (returns 200 and `{}`) behind an API Gateway
    REST API on the same emulator, created only by this benchmark: its first
    (cold) request, and its warm latency;
-3. a burst of 30 concurrent first checkouts (30 users, one cart line each):
-   time until all are answered;
-4. the store's mix (browse a category page 10 : read the cart 5 : list my
+3. the store's mix (browse a category page 10 : read the cart 5 : list my
    orders 1) against the floor at the same concurrency, closed loop without
-   think time: p50 / p95 / p99, requests/s and the ratios store / floor.
+   think time: p50 / p95 / p99, requests/s and the ratios store / floor;
+4. a burst of 30 concurrent first checkouts (30 users, one cart line each):
+   time until all are answered.
 
 Run:  .venv/bin/python loadtest/bench_load.py [--concurrency 8] [--seconds 20]
 """
@@ -42,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from benchkit import BENCH_PASSWORD, expect, login, percentile, throwaway_stack
+from storectl import seed
 from storectl.emulator import REGION, aws_client
 from storectl.instance import PROJECT_ROOT, Instance
 
@@ -71,7 +72,9 @@ result = {package}.main.handler(rest_api_event({path!r}), LambdaContext())
 assert result["statusCode"] == 200, result
 """
 
-FLOOR_CODE = 'def handler(event, context):\n    return {"statusCode": 200, "body": "{}"}\n'
+# One log line, as every real handler writes: after an invocation the emulator
+# waits for the worker's log lines, up to 50 ms when none come, 5 ms after the last.
+FLOOR_CODE = 'def handler(event, context):\n    print("floor")\n    return {"statusCode": 200, "body": "{}"}\n'
 
 
 def fresh_interpreter_seconds(code: str, env: dict[str, str]) -> float:
@@ -192,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8, help="clients of the store-vs-floor comparison")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time of each side")
+    parser.add_argument("--products", type=int, default=2000, help="catalog seeded for the store's mix")
     parser.add_argument("--repeats", type=int, default=3, help="fresh interpreters per import/init figure")
     args = parser.parse_args()
 
@@ -217,8 +221,44 @@ def main() -> None:
                 f"warm median {statistics.median(floor_warm):.1f} ms, p99 {percentile(floor_warm, 0.99):.1f} ms"
             )
 
-            # 3. A burst of first checkouts.
+            # 3. The store's mix against the floor, same concurrency (before the burst:
+            # its 30 orders start 30 lifecycles, whose workers load the machine for a while).
             admin = login(client, "swagger_admin", "admin123")
+            seed.load_products(
+                result.api_url,
+                admin["Authorization"].removeprefix("Bearer "),
+                list(seed.generate_products(args.products)),
+            )
+            tokens = [new_user(client) for _ in range(args.concurrency)]
+            categories = [item["name"] for item in expect(client.get("/api/categories", headers=admin), 200).json()]
+            mix = ["browse"] * 10 + ["cart"] * 5 + ["orders"]
+
+            def store_request(own: httpx.Client, index: int) -> float:
+                kind, headers = random.choice(mix), tokens[index]  # noqa: S311
+                if kind == "browse":
+                    params = {"category": random.choice(categories), "limit": "20"}  # noqa: S311
+                    return timed(lambda: own.get(f"{result.api_url}/api/products", params=params, headers=headers))
+                path = "/cart-api/cart" if kind == "cart" else "/order-api/orders"
+                return timed(lambda: own.get(f"{result.api_url}{path}", headers=headers))
+
+            def floor_request(own: httpx.Client, _: int) -> float:
+                return timed(lambda: own.get(floor_url))
+
+            # A few seconds unmeasured first, so both sides have their workers.
+            closed_loop(args.concurrency, 5, floor_request)
+            floor = describe(closed_loop(args.concurrency, args.seconds, floor_request), args.seconds)
+            closed_loop(args.concurrency, 5, store_request)
+            store = describe(closed_loop(args.concurrency, args.seconds, store_request), args.seconds)
+
+            print(f"\n3. store mix vs floor, {args.concurrency} clients back to back, {args.seconds:.0f} s each")
+            print(f"{'':12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+            for name, row in (("floor", floor), ("store mix", store)):
+                print(f"{name:12} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} {row['rps']:8.1f}")
+            ratio = {key: store[key] / floor[key] for key in ("p50", "p95", "p99", "rps")}
+            ratios = " ".join(f"{ratio[key]:7.1f}x" for key in ("p50", "p95", "p99")) + f" {ratio['rps']:7.2f}x"
+            print(f"{'store/floor':12} {ratios}")
+
+            # 4. A burst of first checkouts.
             product = expect(
                 client.post(
                     "/api/products",
@@ -240,40 +280,10 @@ def main() -> None:
                 burst = list(pool.map(checkout, shoppers))
             burst_total = time.perf_counter() - started
             print(
-                f"\n3. burst of {BURST} concurrent first checkouts: all answered in {burst_total:.1f} s "
+                f"\n4. burst of {BURST} concurrent first checkouts: all answered in {burst_total:.1f} s "
                 f"(median {statistics.median(burst):.0f} ms, slowest {max(burst):.0f} ms)"
             )
 
-            # 4. The store's mix against the floor, same concurrency.
-            tokens = [new_user(client) for _ in range(args.concurrency)]
-            categories = [
-                item["name"] for item in expect(client.get("/api/categories", headers=admin), 200).json()
-            ] or ["benchburst"]
-            mix = ["browse"] * 10 + ["cart"] * 5 + ["orders"]
-
-            def store_request(own: httpx.Client, index: int) -> float:
-                kind, headers = random.choice(mix), tokens[index]  # noqa: S311
-                if kind == "browse":
-                    params = {"category": random.choice(categories), "limit": "20"}  # noqa: S311
-                    return timed(lambda: own.get(f"{result.api_url}/api/products", params=params, headers=headers))
-                path = "/cart-api/cart" if kind == "cart" else "/order-api/orders"
-                return timed(lambda: own.get(f"{result.api_url}{path}", headers=headers))
-
-            def floor_request(own: httpx.Client, _: int) -> float:
-                return timed(lambda: own.get(floor_url))
-
-            # A few seconds unmeasured first, so both sides have their workers.
-            closed_loop(args.concurrency, 5, floor_request)
-            floor = describe(closed_loop(args.concurrency, args.seconds, floor_request), args.seconds)
-            closed_loop(args.concurrency, 5, store_request)
-            store = describe(closed_loop(args.concurrency, args.seconds, store_request), args.seconds)
-
-    print(f"\n4. store mix vs floor, {args.concurrency} clients back to back, {args.seconds:.0f} s each")
-    print(f"{'':12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for name, row in (("floor", floor), ("store mix", store)):
-        print(f"{name:12} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} {row['rps']:8.1f}")
-    ratio = {key: store[key] / floor[key] for key in ("p50", "p95", "p99", "rps")}
-    print(f"{'store/floor':12} {ratio['p50']:7.1f}x {ratio['p95']:7.1f}x {ratio['p99']:7.1f}x {ratio['rps']:7.2f}x")
     print(
         "\n"
         + json.dumps(
