@@ -108,9 +108,9 @@ def deploy_command() -> None:
     outputs = deploy.deploy(instance, built)
     api = deploy.api_url(instance, outputs)
     # A deploy replaces the code, so the emulator starts new workers: warm them again.
-    workers = deploy.warm_workers_default()
-    if workers:
-        console.print(f"warmed {workers} workers per HTTP function in {deploy.warm(api, workers):.0f} s")
+    plan = deploy.warm_plan(instance)
+    if any(plan.values()):
+        console.print(f"started workers ({deploy.describe_plan(plan)}) in {deploy.warm(api, plan):.0f} s")
     console.print(f"deployed: {api}")
 
 
@@ -157,18 +157,17 @@ def seed(
 @app.command()
 def warm(
     workers: Annotated[
-        int,
-        typer.Option("--workers", min=1, max=32, help="workers per HTTP function [default: STORE_WARM_WORKERS or 4]"),
-    ] = 0,
+        str | None, typer.Option("--workers", help="a number per function, or catalog=8,cart=8,... [default: as up]")
+    ] = None,
 ) -> None:
     """Start workers of every HTTP function now (`up` and `deploy` do it too): the emulator
-    reaps idle extra workers after 5 minutes, so warm again before a load run on an idle stack."""
+    stops extra workers idle for 5 minutes, so warm again before a load run on an idle stack."""
     instance = _instance()
     if not emulator.is_up(instance):
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
-    count = workers or deploy.warm_workers_default() or 4
-    took = deploy.warm(deploy.api_url(instance, deploy.stack_outputs(instance)), count)
-    console.print(f"warmed {count} workers per HTTP function in {took:.0f} s")
+    plan = deploy.warm_plan(instance, workers)
+    took = deploy.warm(deploy.api_url(instance, deploy.stack_outputs(instance)), plan)
+    console.print(f"started workers ({deploy.describe_plan(plan)}) in {took:.0f} s")
 
 
 @app.command()

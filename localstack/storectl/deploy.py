@@ -171,26 +171,59 @@ def api_url(instance: Instance, outputs: dict[str, str]) -> str:
 
 
 # The health route of each HTTP function: it opens the worker's Cassandra connection.
-HEALTH_ROUTES = ("/api/health", "/cart-api/health", "/order-api/health", "/user-api/health")
+HEALTH_ROUTES = {
+    "catalog": "/api/health",
+    "cart": "/cart-api/health",
+    "orders": "/order-api/health",
+    "users": "/user-api/health",
+}
+# Workers per function that `make up` starts: sized from the seeds' mix at 20-50
+# users (browse 10 : cart 5 : order 1), where catalog and cart carry most requests.
+DEV_WARM_WORKERS = {"catalog": 8, "cart": 8, "orders": 3, "users": 3}
+# The test stack: enough that a test's first concurrent requests find a worker.
+TEST_WARM_WORKERS = dict.fromkeys(HEALTH_ROUTES, 2)
 
 
-def warm_workers_default() -> int:
-    """STORE_WARM_WORKERS: warm workers per HTTP function after a deploy (0: none)."""
-    return int(os.environ.get("STORE_WARM_WORKERS", "4"))
+def warm_plan(instance: Instance, spec: str | None = None) -> dict[str, int]:
+    """Workers to start per HTTP function: STORE_WARM_WORKERS as a number for every
+    function (`4`, `0` for none) or per function (`catalog=8,cart=8`; others 0);
+    unset, the dev or test default."""
+    spec = os.environ.get("STORE_WARM_WORKERS") if spec is None else spec
+    if spec is None or not spec.strip():
+        return dict(DEV_WARM_WORKERS if instance.name == "dev" else TEST_WARM_WORKERS)
+    try:
+        if "=" not in spec:
+            return dict.fromkeys(HEALTH_ROUTES, int(spec))
+        plan = dict.fromkeys(HEALTH_ROUTES, 0)
+        for part in spec.split(","):
+            function, _, count = part.partition("=")
+            if function.strip() not in plan:
+                raise ValueError(function)
+            plan[function.strip()] = int(count)
+    except ValueError as error:
+        raise StoreCtlError(
+            f"STORE_WARM_WORKERS={spec!r} is not understood ({error})",
+            f"give a number, or function=number pairs for {', '.join(HEALTH_ROUTES)} (e.g. catalog=8,cart=8)",
+        ) from error
+    return plan
 
 
-def warm(api: str, workers: int) -> float:
-    """Start `workers` execution environments of every HTTP function now, instead of
-    at the first requests: the emulator gives each concurrent request that finds no
-    idle worker a new one (about 2 s of CPU each), so traffic arriving on a cold
-    deploy pays that per request, and a burst on 2 cores compounds it. All health
-    requests are sent at once so that each lands on a worker of its own. Returns
-    the seconds it took."""
-    if workers <= 0:
+def describe_plan(plan: dict[str, int]) -> str:
+    return ", ".join(f"{function} {count}" for function, count in plan.items() if count) or "none"
+
+
+def warm(api: str, plan: dict[str, int]) -> float:
+    """Start `plan[function]` execution environments of each HTTP function now,
+    instead of at the first requests: the emulator gives each concurrent request
+    that finds no idle worker a new one (about 2 s of CPU each), so traffic on a
+    cold deploy pays that per request, and on 2 cores the queueing makes still
+    more requests find no idle worker. All health requests are sent at once so
+    that each lands on a worker of its own. Returns the seconds it took."""
+    requests = [HEALTH_ROUTES[function] for function, count in plan.items() for _ in range(count)]
+    if not requests:
         return 0.0
     started = time.monotonic()
-    requests = [route for route in HEALTH_ROUTES for _ in range(workers)]
-    with httpx.Client(base_url=api, timeout=180) as client, ThreadPoolExecutor(len(requests)) as pool:
+    with httpx.Client(base_url=api, timeout=300) as client, ThreadPoolExecutor(len(requests)) as pool:
         answers = list(pool.map(client.get, requests))
     failed = [
         f"{route}: {answer.status_code}" for route, answer in zip(requests, answers, strict=True) if answer.is_error

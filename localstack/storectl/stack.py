@@ -24,7 +24,7 @@ def up(
     *,
     parameters: dict[str, str] | None = None,
     report: Report = print,
-    warm_workers: int | None = None,
+    warm_workers: dict[str, int] | None = None,
 ) -> UpResult:
     """Start what is not running, then build, migrate and deploy. Idempotent:
     on a running stack it only redeploys what changed."""
@@ -64,10 +64,10 @@ def up(
     timings["deploy"] = time.monotonic() - mark
 
     api_url = deploy.api_url(instance, outputs)
-    workers = deploy.warm_workers_default() if warm_workers is None else warm_workers
-    if workers:
-        report(f"warming {workers} workers per HTTP function (STORE_WARM_WORKERS)")
-        timings["warm"] = deploy.warm(api_url, workers)
+    plan = deploy.warm_plan(instance) if warm_workers is None else warm_workers
+    if any(plan.values()):
+        report(f"starting workers (STORE_WARM_WORKERS): {deploy.describe_plan(plan)}")
+        timings["warm"] = deploy.warm(api_url, plan)
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=api_url, timings=timings)
 

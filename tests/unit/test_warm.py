@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from storectl import deploy
 from storectl.errors import StoreCtlError
+from storectl.instance import Instance
 
 
 class Gateway(ThreadingHTTPServer):
@@ -55,24 +57,38 @@ def serve(gateway: Gateway) -> Iterator[str]:
 
 @pytest.fixture
 def gateway() -> Iterator[tuple[Gateway, str]]:
-    server = Gateway(expected=3 * len(deploy.HEALTH_ROUTES))
+    server = Gateway(expected=3 + 2 + 1 + 1)
     for url in serve(server):
         yield server, url
 
 
 def test_warm_sends_every_request_at_once(gateway: tuple[Gateway, str]) -> None:
     server, url = gateway
-    deploy.warm(url, 3)
+    deploy.warm(url, {"catalog": 3, "cart": 2, "orders": 1, "users": 1})
     assert server.all_at_once
-    assert sorted(server.paths) == sorted(f"/v1{route}" for route in deploy.HEALTH_ROUTES for _ in range(3))
+    assert sorted(server.paths) == sorted(
+        ["/v1/api/health"] * 3 + ["/v1/cart-api/health"] * 2 + ["/v1/order-api/health", "/v1/user-api/health"]
+    )
 
 
 def test_warm_reports_a_function_that_does_not_answer() -> None:
     server = Gateway(expected=len(deploy.HEALTH_ROUTES), failing="/order-api/health")
     for url in serve(server):
         with pytest.raises(StoreCtlError, match="order-api"):
-            deploy.warm(url, 1)
+            deploy.warm(url, dict.fromkeys(deploy.HEALTH_ROUTES, 1))
 
 
 def test_no_workers_means_no_requests() -> None:
-    assert deploy.warm("http://127.0.0.1:9/unused", 0) == 0.0
+    assert deploy.warm("http://127.0.0.1:9/unused", dict.fromkeys(deploy.HEALTH_ROUTES, 0)) == 0.0
+
+
+def test_plan_from_the_environment() -> None:
+    dev, test = Instance("dev", Path("."), 1, 2, 3, "s"), Instance("test", Path("."), 1, 2, 3, "s")
+    assert deploy.warm_plan(dev, "") == deploy.DEV_WARM_WORKERS
+    assert deploy.warm_plan(test, "") == deploy.TEST_WARM_WORKERS
+    assert deploy.warm_plan(dev, "5") == dict.fromkeys(deploy.HEALTH_ROUTES, 5)
+    assert deploy.warm_plan(dev, "catalog=6, cart=4") == {"catalog": 6, "cart": 4, "orders": 0, "users": 0}
+    with pytest.raises(StoreCtlError, match="STORE_WARM_WORKERS"):
+        deploy.warm_plan(dev, "basket=3")
+    with pytest.raises(StoreCtlError, match="STORE_WARM_WORKERS"):
+        deploy.warm_plan(dev, "many")
