@@ -24,6 +24,7 @@ from store.idempotency import ProcessedEvents
 from store.notifications import NotificationInbox, render_message
 from store.observability import count, logger, metrics
 from store.users import UserRepository
+from store.warmup import is_warmup, warm_up
 
 CONSUMER = "notifications"
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -65,4 +66,7 @@ def handle_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    if is_warmup(event):
+        warm_up()
+        return {"batchItemFailures": []}
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

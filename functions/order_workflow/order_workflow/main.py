@@ -21,6 +21,7 @@ from store.observability import logger
 from store.orders import OrderActions
 from store.outbox import relay_for
 from store.payments import PaymentLedger, SimulatedProvider
+from store.warmup import is_warmup, warm_up
 from store.workflow import OrderWorkflow
 
 Task = Callable[[OrderWorkflow, dict[str, Any]], dict[str, Any]]
@@ -56,6 +57,9 @@ def _cause(error: Any) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_warmup(event):
+        warm_up()
+        return {"warmed": True}
     task = TASKS.get(event.get("task", ""))
     if task is None:
         raise ValueError(f"unknown task {event.get('task')!r}; known: {sorted(TASKS)}")
