@@ -110,7 +110,7 @@ def deploy_command() -> None:
     # A deploy replaces the code, so the emulator starts new workers: warm them again.
     plan = deploy.warm_plan(instance)
     if any(plan.values()):
-        console.print(f"started workers ({deploy.describe_plan(plan)}) in {deploy.warm(api, plan):.0f} s")
+        console.print(f"started workers ({deploy.describe_plan(plan)}) in {deploy.warm(instance, outputs, plan):.0f} s")
     console.print(f"deployed: {api}")
 
 
@@ -166,7 +166,7 @@ def warm(
     if not emulator.is_up(instance):
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     plan = deploy.warm_plan(instance, workers)
-    took = deploy.warm(deploy.api_url(instance, deploy.stack_outputs(instance)), plan)
+    took = deploy.warm(instance, deploy.stack_outputs(instance), plan)
     console.print(f"started workers ({deploy.describe_plan(plan)}) in {took:.0f} s")
 
 

@@ -67,7 +67,7 @@ def up(
     plan = deploy.warm_plan(instance) if warm_workers is None else warm_workers
     if any(plan.values()):
         report(f"starting workers (STORE_WARM_WORKERS): {deploy.describe_plan(plan)}")
-        timings["warm"] = deploy.warm(api_url, plan)
+        timings["warm"] = deploy.warm(instance, outputs, plan)
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=api_url, timings=timings)
 

@@ -8,6 +8,7 @@ monkey-patches the interpreter and must never be imported inside pytest.
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from store.warmup import WARMUP_EVENT
 from storectl.instance import PROJECT_ROOT
 from support import LocalStack
 
@@ -75,3 +77,23 @@ def test_locust_smoke_runs_every_scenario_without_failures(
         recorded = list(csv.DictReader(file))
     assert {row["scenario"] for row in recorded} >= {"register", "login", "browse", "add_to_cart", "manage_cart"}
     assert all(row["ok"] == "1" for row in recorded)
+
+
+@pytest.mark.parametrize(
+    ("output", "answer"),
+    [
+        ("OrderWorkflowFunctionName", {"warmed": True}),
+        ("OrderStarterFunctionName", {"batchItemFailures": []}),
+        ("NotificationsFunctionName", {"batchItemFailures": []}),
+    ],
+)
+def test_event_functions_answer_the_warmup_invocation(
+    local_stack: LocalStack, output: str, answer: dict[str, object]
+) -> None:
+    # What `storectl up` sends them after a deploy (store.warmup): a no-op, not an error,
+    # since the emulator replaces a worker whose invocation failed.
+    result = local_stack.client("lambda").invoke(
+        FunctionName=local_stack.outputs[output], Payload=json.dumps(WARMUP_EVENT).encode()
+    )
+    assert "FunctionError" not in result, result["Payload"].read()
+    assert json.loads(result["Payload"].read()) == answer

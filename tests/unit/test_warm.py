@@ -45,49 +45,60 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def serve(gateway: Gateway) -> Iterator[str]:
+def serve(gateway: Gateway) -> Iterator[Instance]:
     thread = threading.Thread(target=gateway.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{gateway.server_address[1]}/v1"
+        yield Instance("dev", Path("."), int(gateway.server_address[1]), 2, 3, "s")
     finally:
         gateway.shutdown()
         gateway.server_close()
 
 
 @pytest.fixture
-def gateway() -> Iterator[tuple[Gateway, str]]:
+def gateway() -> Iterator[tuple[Gateway, Instance]]:
     server = Gateway(expected=3 + 2 + 1 + 1)
-    for url in serve(server):
-        yield server, url
+    for instance in serve(server):
+        yield server, instance
 
 
-def test_warm_sends_every_request_at_once(gateway: tuple[Gateway, str]) -> None:
-    server, url = gateway
-    deploy.warm(url, {"catalog": 3, "cart": 2, "orders": 1, "users": 1})
+OUTPUTS = {"ApiId": "api1", "ApiStageName": "v1"}
+BASE = "/_aws/execute-api/api1/v1"
+
+
+def test_warm_sends_every_request_at_once(gateway: tuple[Gateway, Instance]) -> None:
+    server, instance = gateway
+    deploy.warm(instance, OUTPUTS, {"catalog": 3, "cart": 2, "orders": 1, "users": 1})
     assert server.all_at_once
     assert sorted(server.paths) == sorted(
-        ["/v1/api/health"] * 3 + ["/v1/cart-api/health"] * 2 + ["/v1/order-api/health", "/v1/user-api/health"]
+        [f"{BASE}/api/health"] * 3
+        + [f"{BASE}/cart-api/health"] * 2
+        + [f"{BASE}/order-api/health", f"{BASE}/user-api/health"]
     )
 
 
 def test_warm_reports_a_function_that_does_not_answer() -> None:
     server = Gateway(expected=len(deploy.HEALTH_ROUTES), failing="/order-api/health")
-    for url in serve(server):
-        with pytest.raises(StoreCtlError, match="order-api"):
-            deploy.warm(url, dict.fromkeys(deploy.HEALTH_ROUTES, 1))
+    for instance in serve(server):
+        with pytest.raises(StoreCtlError, match="orders: 503"):
+            deploy.warm(instance, OUTPUTS, dict.fromkeys(deploy.HEALTH_ROUTES, 1))
 
 
 def test_no_workers_means_no_requests() -> None:
-    assert deploy.warm("http://127.0.0.1:9/unused", dict.fromkeys(deploy.HEALTH_ROUTES, 0)) == 0.0
+    nowhere = Instance("dev", Path("."), 9, 2, 3, "s")
+    assert deploy.warm(nowhere, OUTPUTS, dict.fromkeys(deploy.WARMABLE, 0)) == 0.0
 
 
 def test_plan_from_the_environment() -> None:
     dev, test = Instance("dev", Path("."), 1, 2, 3, "s"), Instance("test", Path("."), 1, 2, 3, "s")
     assert deploy.warm_plan(dev, "") == deploy.DEV_WARM_WORKERS
     assert deploy.warm_plan(test, "") == deploy.TEST_WARM_WORKERS
-    assert deploy.warm_plan(dev, "5") == dict.fromkeys(deploy.HEALTH_ROUTES, 5)
-    assert deploy.warm_plan(dev, "catalog=6, cart=4") == {"catalog": 6, "cart": 4, "orders": 0, "users": 0}
+    assert deploy.warm_plan(dev, "5") == dict.fromkeys(deploy.WARMABLE, 5)
+    assert deploy.warm_plan(dev, "catalog=6, cart=4") == {
+        **dict.fromkeys(deploy.WARMABLE, 0),
+        "catalog": 6,
+        "cart": 4,
+    }
     with pytest.raises(StoreCtlError, match="STORE_WARM_WORKERS"):
         deploy.warm_plan(dev, "basket=3")
     with pytest.raises(StoreCtlError, match="STORE_WARM_WORKERS"):
