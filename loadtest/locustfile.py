@@ -143,7 +143,11 @@ def judge(response: ResponseContextManager) -> None:
     status = response.status_code
     if status // 100 == 2:
         response.success()
-    elif status in BUSINESS_STATUSES and scenario_of(response.request_meta["name"]) in {"add_to_cart", "checkout"}:
+    elif status in BUSINESS_STATUSES and scenario_of(response.request_meta["name"]) in {
+        "add_to_cart",
+        "manage_cart",
+        "checkout",
+    }:
         # Locust reports the request under request_meta's name when the block exits.
         meta = cast(dict[str, Any], response.request_meta)
         meta["name"] = f"{meta['name']} [{status}]"
