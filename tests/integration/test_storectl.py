@@ -77,3 +77,10 @@ def test_executions_show_an_orders_states_with_times(api: httpx.Client, admin_to
     listing = CliRunner().invoke(app, ["executions"])
     assert listing.exit_code == 0, listing.output
     assert order_id in listing.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_warm_starts_workers_of_every_function() -> None:
+    result = CliRunner().invoke(app, ["warm", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "started workers (catalog 1, cart 1, orders 1, users 1, order_workflow 1" in result.output
