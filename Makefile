@@ -2,10 +2,11 @@
 PYTHON ?= python3.11
 VENV := .venv
 EMULATOR_VENV := .venv-emulator
+LOAD_VENV := .venv-load
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status test test-unit lint format clean
+.PHONY: help install up down status test test-unit lint format clean load
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +25,12 @@ $(EMULATOR_VENV)/bin/.installed: localstack/requirements-emulator.txt
 	$(EMULATOR_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements-emulator.txt
 	@touch $@
 
-install: $(BIN)/.installed $(EMULATOR_VENV)/bin/.installed  ## create .venv and .venv-emulator
+$(LOAD_VENV)/bin/.installed: loadtest/requirements-load.txt
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install -q --disable-pip-version-check -r loadtest/requirements-load.txt
+	@touch $@
+
+install: $(BIN)/.installed $(EMULATOR_VENV)/bin/.installed $(LOAD_VENV)/bin/.installed  ## create .venv, .venv-emulator and .venv-load
 
 up: install  ## start everything (Cassandra, AWS emulator, deployed app) and print the URL
 	$(BIN)/storectl up
@@ -39,11 +45,18 @@ lint: install  ## ruff, mypy and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --python-executable $(LOAD_VENV)/bin/python loadtest/locustfile.py loadtest/load_run.py
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template template.yaml --region us-east-1
 
 format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+USERS ?= 20
+DURATION ?= 2m
+SPAWN_RATE ?= 2
+load: install  ## load run on the make-up stack: make load USERS=20 DURATION=2m (UI=1: web UI on 127.0.0.1:8089)
+	$(LOAD_VENV)/bin/python loadtest/load_run.py --users $(USERS) --duration $(DURATION) --spawn-rate $(SPAWN_RATE) $(if $(UI),,--headless)
 
 test-unit: install  ## unit and contract tests (no servers)
 	$(BIN)/pytest tests/unit tests/contract

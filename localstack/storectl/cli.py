@@ -5,6 +5,7 @@ storectl down               stop everything (no process is left behind)
 storectl status             what runs, where
 storectl deploy             rebuild and redeploy after a code change
 storectl url                print only the API base URL
+storectl warm               start workers of every HTTP function now
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 """
@@ -108,7 +109,12 @@ def deploy_command() -> None:
     deploy.migrate(instance)
     deploy.seed_accounts(instance, demo=True)
     outputs = deploy.deploy(instance, built)
-    console.print(f"deployed: {deploy.api_url(instance, outputs)}")
+    api = deploy.api_url(instance, outputs)
+    # A deploy replaces the code, so the emulator starts new workers: warm them again.
+    plan = deploy.warm_plan(instance)
+    if any(plan.values()):
+        console.print(f"started workers ({deploy.describe_plan(plan)}) in {deploy.warm(instance, outputs, plan):.0f} s")
+    console.print(f"deployed: {api}")
 
 
 @app.command()
@@ -149,6 +155,22 @@ def seed(
         )
     elapsed = time.monotonic() - started
     console.print(f"created {created} products in {elapsed:.1f} s ({created / elapsed:.0f} products/s)")
+
+
+@app.command()
+def warm(
+    workers: Annotated[
+        str | None, typer.Option("--workers", help="a number per function, or catalog=8,cart=8,... [default: as up]")
+    ] = None,
+) -> None:
+    """Start workers of every HTTP function now (`up` and `deploy` do it too): the emulator
+    stops extra workers idle for 5 minutes, so warm again before a load run on an idle stack."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    plan = deploy.warm_plan(instance, workers)
+    took = deploy.warm(instance, deploy.stack_outputs(instance), plan)
+    console.print(f"started workers ({deploy.describe_plan(plan)}) in {took:.0f} s")
 
 
 @app.command()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import httpx
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from storectl.emulator import aws_client, aws_env
@@ -184,3 +189,99 @@ def stack_outputs(instance: Instance) -> dict[str, str]:
 def api_url(instance: Instance, outputs: dict[str, str]) -> str:
     """The API base URL on the emulator, built from the stack outputs."""
     return f"{instance.endpoint_url}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStageName']}"
+
+
+# The health route of each HTTP function: it opens the worker's Cassandra connection.
+HEALTH_ROUTES = {
+    "catalog": "/api/health",
+    "cart": "/cart-api/health",
+    "orders": "/order-api/health",
+    "users": "/user-api/health",
+}
+# Functions behind queues and the state machine, warmed by a direct no-op
+# invocation (store.warmup): the stack output naming each.
+EVENT_FUNCTIONS = {
+    "order_workflow": "OrderWorkflowFunctionName",
+    "order_starter": "OrderStarterFunctionName",
+    "notifications": "NotificationsFunctionName",
+}
+WARMABLE = (*HEALTH_ROUTES, *EVENT_FUNCTIONS)
+# Workers per function that `make up` starts: sized from 20-user runs of the
+# seeds' mix (browse 10 : cart 5 : order 1), where catalog and cart carry most
+# requests and every order runs about five state machine tasks.
+DEV_WARM_WORKERS = {
+    "catalog": 8,
+    "cart": 8,
+    "orders": 3,
+    "users": 3,
+    "order_workflow": 6,
+    "order_starter": 2,
+    "notifications": 3,
+}
+# The test stack: enough that a test's first concurrent requests find a worker.
+TEST_WARM_WORKERS = dict.fromkeys(HEALTH_ROUTES, 2)
+
+
+def warm_plan(instance: Instance, spec: str | None = None) -> dict[str, int]:
+    """Workers to start per function: STORE_WARM_WORKERS as a number for every
+    function (`4`, `0` for none) or per function (`catalog=8,cart=8`; others 0);
+    unset, the dev or test default."""
+    spec = os.environ.get("STORE_WARM_WORKERS") if spec is None else spec
+    if spec is None or not spec.strip():
+        return dict(DEV_WARM_WORKERS if instance.name == "dev" else TEST_WARM_WORKERS)
+    try:
+        if "=" not in spec:
+            return dict.fromkeys(WARMABLE, int(spec))
+        plan = dict.fromkeys(WARMABLE, 0)
+        for part in spec.split(","):
+            function, _, count = part.partition("=")
+            if function.strip() not in plan:
+                raise ValueError(function)
+            plan[function.strip()] = int(count)
+    except ValueError as error:
+        raise StoreCtlError(
+            f"STORE_WARM_WORKERS={spec!r} is not understood ({error})",
+            f"give a number, or function=number pairs for {', '.join(WARMABLE)} (e.g. catalog=8,cart=8)",
+        ) from error
+    return plan
+
+
+def describe_plan(plan: dict[str, int]) -> str:
+    return ", ".join(f"{function} {count}" for function, count in plan.items() if count) or "none"
+
+
+def warm(instance: Instance, outputs: dict[str, str], plan: dict[str, int]) -> float:
+    """Start `plan[function]` execution environments of each function now, instead
+    of at the first requests: the emulator gives each concurrent request that
+    finds no idle worker a new one (about 2 s of CPU each), so traffic on a cold
+    deploy pays that per request, and on 2 cores the queueing makes still more
+    requests find no idle worker. Everything is sent at once so that each call
+    lands on a worker of its own. Returns the seconds it took."""
+    api = api_url(instance, outputs)
+    calls: list[tuple[str, str]] = [
+        (function, HEALTH_ROUTES.get(function) or outputs[EVENT_FUNCTIONS[function]])
+        for function, count in plan.items()
+        for _ in range(count)
+    ]
+    if not calls:
+        return 0.0
+    # Cold workers on a busy machine can take minutes; one attempt each (a retry would start another).
+    lambdas = aws_client(
+        instance, "lambda", Config(read_timeout=300, max_pool_connections=len(calls), retries={"max_attempts": 1})
+    )
+    started = time.monotonic()
+    with httpx.Client(base_url=api, timeout=300) as client:
+
+        def call(target: tuple[str, str]) -> str | None:
+            function, where = target
+            if function in HEALTH_ROUTES:
+                answer = client.get(where)
+                return f"{function}: {answer.status_code}" if answer.is_error else None
+            result = lambdas.invoke(FunctionName=where, Payload=json.dumps({"warmup": True}).encode())
+            return f"{function}: {result['Payload'].read()[:200]!r}" if result.get("FunctionError") else None
+
+        with ThreadPoolExecutor(len(calls)) as pool:
+            failed = [problem for problem in pool.map(call, calls) if problem]
+    if failed:
+        raise StoreCtlError(f"warming the functions failed ({', '.join(failed)})", "look at `storectl logs FUNCTION`")
+    return time.monotonic() - started

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
@@ -117,10 +118,11 @@ def aws_env(instance: Instance) -> dict[str, str]:
     }
 
 
-def aws_client(instance: Instance, service: str) -> Any:
+def aws_client(instance: Instance, service: str, config: Config | None = None) -> Any:
     """A boto3 client for `service` on this emulator."""
     return boto3.client(  # type: ignore[call-overload]
         service,
+        config=config,
         endpoint_url=instance.endpoint_url,
         region_name=REGION,
         aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],

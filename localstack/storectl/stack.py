@@ -19,7 +19,13 @@ class UpResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: Report = print) -> UpResult:
+def up(
+    instance: Instance,
+    *,
+    parameters: dict[str, str] | None = None,
+    report: Report = print,
+    warm_workers: dict[str, int] | None = None,
+) -> UpResult:
     """Start what is not running, then build, migrate and deploy. Idempotent:
     on a running stack it only redeploys what changed."""
     timings: dict[str, float] = {}
@@ -56,8 +62,14 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
     outputs = deploy.deploy(instance, built, parameters)
     timings["deploy"] = time.monotonic() - mark
+
+    api_url = deploy.api_url(instance, outputs)
+    plan = deploy.warm_plan(instance) if warm_workers is None else warm_workers
+    if any(plan.values()):
+        report(f"starting workers (STORE_WARM_WORKERS): {deploy.describe_plan(plan)}")
+        timings["warm"] = deploy.warm(instance, outputs, plan)
     timings["total"] = time.monotonic() - started
-    return UpResult(outputs=outputs, api_url=deploy.api_url(instance, outputs), timings=timings)
+    return UpResult(outputs=outputs, api_url=api_url, timings=timings)
 
 
 def down(instance: Instance) -> list[str]:

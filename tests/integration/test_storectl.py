@@ -157,3 +157,10 @@ def test_a_redrive_resumes_the_lifecycle_from_the_orders_status(
         return status == "DELIVERED"
 
     eventually(delivered, timeout=90, what="the resumed order to be delivered")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_warm_starts_workers_of_every_function() -> None:
+    result = CliRunner().invoke(app, ["warm", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "started workers (catalog 1, cart 1, orders 1, users 1, order_workflow 1" in result.output

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from store import security
 from store.config import Settings
 from store.security import (
     InvalidToken,
@@ -138,3 +139,10 @@ def test_password_hash_is_argon2id_salted_and_verifies() -> None:
 def test_verify_without_a_hash_or_with_a_broken_one_says_no() -> None:
     assert not verify_password(None, "anything at all")
     assert not verify_password("not-a-hash", "anything at all")
+
+
+def test_unknown_user_check_costs_what_a_real_hash_costs() -> None:
+    # The constant dummy hash must carry the hasher's own parameters, or "no such
+    # user" would answer faster (or slower) than "wrong password".
+    assert not security._hasher.check_needs_rehash(security._DUMMY_HASH)
+    assert security.verify_password(None, "anything") is False

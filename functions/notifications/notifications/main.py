@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import logger, metrics
+from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -29,4 +30,7 @@ def handle_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    if is_warmup(event):
+        warm_up()
+        return {"batchItemFailures": []}
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

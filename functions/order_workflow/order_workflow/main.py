@@ -15,6 +15,7 @@ from uuid import UUID
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.observability import logger
+from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 from store.workflow import OrderWorkflow
 
@@ -43,6 +44,9 @@ def _cause(error: Any) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_warmup(event):
+        warm_up()
+        return {"warmed": True}
     task = TASKS.get(event.get("task", ""))
     if task is None:
         raise ValueError(f"unknown task {event.get('task')!r}; known: {sorted(TASKS)}")

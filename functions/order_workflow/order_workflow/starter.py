@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import logger
+from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -33,4 +34,7 @@ def handle_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    if is_warmup(event):
+        warm_up(database=False)  # starts executions; no Cassandra here
+        return {"batchItemFailures": []}
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
