@@ -18,6 +18,13 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)
 def count(name: str, value: float = 1, **dimensions: str) -> None:
     """A business counter with its own dimensions (e.g. category), written at
     once as one EMF record: the per-invocation `metrics` share one dimension set."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+    observe(name, MetricUnit.Count, value, **dimensions)
+
+
+def observe(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    """One raw value with its own dimensions, as one EMF record (the metrics
+    bridge rebuilds exact histograms from the raw values). Dimensions must be
+    bounded: a route template, never a raw path or an id."""
+    with single_metric(name=name, unit=unit, value=value, namespace=METRICS_NAMESPACE) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
