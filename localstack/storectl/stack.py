@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storectl import cassandra, deploy, emulator
+from storectl import cassandra, deploy, emulator, monitoring
 from storectl.instance import Instance
 
 Report = Callable[[str], None]
@@ -28,6 +28,8 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     if not instance.external_cassandra_hosts:
         cassandra.start(instance)
     emulator.start(instance)
+    # The bridge waits for the stack by itself; Prometheus scrapes what answers.
+    monitoring.start(instance)
 
     mark = time.monotonic()
     report("building functions and the store layer (sam build)")
@@ -56,13 +58,14 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
     outputs = deploy.deploy(instance, built, parameters)
     timings["deploy"] = time.monotonic() - mark
+    monitoring.wait_ready(instance)
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=deploy.api_url(instance, outputs), timings=timings)
 
 
 def down(instance: Instance) -> list[str]:
-    """Stop the emulator (with every Lambda worker) and the local Cassandra node."""
-    stopped = []
+    """Stop monitoring, the emulator (with every Lambda worker) and the local Cassandra node."""
+    stopped = monitoring.stop(instance)
     if emulator.stop(instance):
         stopped.append("emulator")
     if not instance.external_cassandra_hosts and cassandra.stop(instance):

@@ -193,6 +193,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("cassandra").setLevel(logging.ERROR)  # driver chatter on every connect
     options = parse_args(argv)
     options.state_dir.mkdir(parents=True, exist_ok=True)
     bridge = Bridge(options)

@@ -4,6 +4,7 @@ the same calls locally and on AWS) and the outbox table in Cassandra."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from metrics_bridge.cursor import PAGE_LIMIT, LogEvent, Page
 from store.outbox import BUCKETS
+
+log = logging.getLogger(__name__)
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -155,18 +158,19 @@ class OutboxProbe:
             "outbox_oldest_pending_age_seconds", "age of the oldest unpublished event (0 when none)"
         )
         up = GaugeMetricFamily("outbox_probe_up", "1 when the bridge could read the outbox")
+        buckets = ", ".join(str(bucket) for bucket in range(BUCKETS))  # constant ints
         try:
             rows = (
                 self._session_or_connect()
                 .execute(
-                    "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox_pending WHERE bucket IN %s",
-                    (tuple(range(BUCKETS)),),
+                    f"SELECT count(*) AS n, min(created_at) AS oldest FROM outbox_pending WHERE bucket IN ({buckets})",
                     timeout=5,
                 )
                 .one()
             )
-        except Exception:  # any driver error means "unknown", not a crash
-            self._session = None
+        except Exception as error:  # any driver error means "unknown", not a crash
+            log.warning("reading the outbox failed: %s", error)
+            self.close()
             up.add_metric([], 0.0)
             return [up]
         backlog.add_metric([], float(rows.n))
@@ -175,6 +179,11 @@ class OutboxProbe:
         age.add_metric([], max(0.0, now - oldest) if oldest is not None else 0.0)
         up.add_metric([], 1.0)
         return [backlog, age, up]
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.cluster.shutdown()
+            self._session = None
 
     def _session_or_connect(self) -> Any:
         if self._session is None:

@@ -75,7 +75,8 @@ KNOWN: dict[str, Spec] = {
 
 def spec_for(name: str, unit: str) -> Spec:
     known = KNOWN.get(name)
-    if known is not None:
+    # A histogram name emitted as a Count (an older pre-bucketed counter) stays a counter.
+    if known is not None and not (known.kind == "histogram" and unit == "Count"):
         return known
     if unit == "Count":
         return Spec("counter", name if name.endswith("_total") else f"{name}_total", f"EMF metric {name}")
