@@ -9,6 +9,8 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+__all__ = ["METRICS_NAMESPACE", "MetricUnit", "count", "logger", "metrics", "observe"]
+
 METRICS_NAMESPACE = "ProductStore"
 
 logger = Logger()
