@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.config import get_settings
 from store.db import get_database
-from store.observability import logger
+from store.observability import logger, metrics
 from store.orders import OrderActions
 from store.outbox import relay_for
 from store.payments import PaymentLedger, SimulatedProvider
@@ -55,6 +55,7 @@ def _cause(error: Any) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics  # flushes the per-invocation metrics (Cassandra query times)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TASKS.get(event.get("task", ""))
     if task is None:
