@@ -213,7 +213,6 @@ def console_template(dashboard: Dashboard) -> str:
         options = {
             "expr": panel.expr,
             "name": panel.legend.replace("{{", "[[").replace("}}", "]]"),
-            "duration": "30m",
             "yUnits": _CONSOLE_UNITS.get(panel.unit, ""),
         }
         # Go templates read "{{"; the console's legend syntax is [[label]].
