@@ -29,7 +29,9 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
         cassandra.start(instance)
     emulator.start(instance)
     # The bridge waits for the stack by itself; Prometheus scrapes what answers.
+    mark = time.monotonic()
     monitoring.start(instance)
+    timings["monitoring_start"] = time.monotonic() - mark
 
     mark = time.monotonic()
     report("building functions and the store layer (sam build)")
@@ -58,7 +60,9 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
     outputs = deploy.deploy(instance, built, parameters)
     timings["deploy"] = time.monotonic() - mark
+    mark = time.monotonic()
     monitoring.wait_ready(instance)
+    timings["monitoring_wait"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=deploy.api_url(instance, outputs), timings=timings)
 

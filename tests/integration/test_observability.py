@@ -1,20 +1,23 @@
 """Monitoring of the real test stack: a request's sample reaches Prometheus
 exactly once (also across a bridge restart), every dashboard query evaluates,
 the console dashboards draw data in headless Chromium, and alerts fire and
-resolve in Alertmanager for a dead-lettered message and for 5xx with Cassandra
-stopped. Figures (delays, fire/resolve times) are printed, not asserted."""
+resolve in Alertmanager for a slow route, a dead-lettered message, a failed
+lifecycle execution and 5xx with Cassandra stopped. Figures (delays, fire/resolve times) are printed, not asserted."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import statistics
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ import httpx
 import pytest
 
 from metrics_bridge import dashboards
-from storectl import cassandra, monitoring
+from storectl import cassandra, monitoring, seed
 from storectl.processes import read_pid
 from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user
 
@@ -175,37 +178,44 @@ def _notifications(local_stack: LocalStack) -> list[dict[str, Any]]:
     return notes
 
 
-def _alert_state(local_stack: LocalStack, name: str, since: float) -> str | None:
-    """The newest status Alertmanager sent for `name` after `since`."""
+def _alert_state(local_stack: LocalStack, name: str, since: float, **labels: str) -> str | None:
+    """The newest status Alertmanager sent for alert `name` (with `labels`) after `since`."""
     state = None
     for note in _notifications(local_stack):
         if note["received"] < since:
             continue
         for alert in note.get("alerts", []):
-            if alert["labels"].get("alertname") == name:
+            if alert["labels"].get("alertname") == name and all(alert["labels"].get(k) == v for k, v in labels.items()):
                 state = alert["status"]
     return state
 
 
-def _wait_alert(local_stack: LocalStack, name: str, status: str, since: float, timeout: float = 150) -> float:
-    eventually(
-        lambda: _alert_state(local_stack, name, since) == status, timeout=timeout, interval=1, what=f"{name} {status}"
-    )
-    return time.time() - since
+class AlertClock:
+    """When each watched alert fired and resolved, counted from when it was provoked or cleared."""
+
+    def __init__(self, local_stack: LocalStack) -> None:
+        self.local_stack = local_stack
+        self.figures: list[str] = []
+
+    def wait(self, title: str, name: str, expect: str, since: float, *, keep_going: Any = None, **labels: str) -> None:
+        def reached() -> bool:
+            if keep_going is not None:
+                keep_going()
+            return _alert_state(self.local_stack, name, since, **labels) == expect
+
+        eventually(reached, timeout=240, interval=1, what=f"{name} {expect}")
+        self.figures.append(f"{title}: {expect} after {time.time() - since:.0f} s")
 
 
-def test_dead_letter_message_fires_and_resolves(local_stack: LocalStack) -> None:
-    sqs = local_stack.client("sqs")
-    dlq = local_stack.outputs["NotificationsDeadLetterQueueUrl"]
-    sqs.purge_queue(QueueUrl=dlq)
-    started = time.time()
-    sqs.send_message(QueueUrl=dlq, MessageBody='{"poison": true}')
-    fired = _wait_alert(local_stack, "DeadLetterMessages", "firing", started)
-    assert any(a["labels"]["alertname"] == "DeadLetterMessages" for a in monitoring.firing_alerts(local_stack.instance))
-    cleared = time.time()
-    sqs.purge_queue(QueueUrl=dlq)
-    resolved = _wait_alert(local_stack, "DeadLetterMessages", "resolved", cleared)
-    print(f"\nDeadLetterMessages: fired after {fired:.0f} s, resolved {resolved:.0f} s after the purge")
+def _slow_imports(api: httpx.Client, admin_token: str, stop: threading.Event) -> None:
+    """A real slow route: bulk imports of 1,000 products (about 1 s each here),
+    in a category of their own so no other test sees them."""
+    category = f"obs-slow-{uuid.uuid4().hex[:8]}"
+    products = [{**p, "category": category} for p in seed.generate_products(1000)]
+    while not stop.is_set():
+        response = api.post("/api/products/bulk", json={"products": products}, headers=bearer(admin_token))
+        assert response.status_code == 201, response.text[:300]
+        stop.wait(2)
 
 
 @pytest.fixture
@@ -216,26 +226,60 @@ def cassandra_back(local_stack: LocalStack) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("cassandra_back")
-def test_5xx_with_cassandra_stopped_fires_and_resolves(local_stack: LocalStack, api: httpx.Client) -> None:
+def test_alerts_fire_and_resolve_end_to_end(local_stack: LocalStack, api: httpx.Client, admin_token: str) -> None:
+    """Phase 1 provokes a slow route, a dead-lettered message and a failed
+    lifecycle execution at once; phase 2 clears them and stops Cassandra (5xx);
+    phase 3 brings Cassandra back. Each alert must reach Alertmanager's receiver
+    as firing, then as resolved."""
+    clock = AlertClock(local_stack)
+    sqs = local_stack.client("sqs")
+    dlq = local_stack.outputs["NotificationsDeadLetterQueueUrl"]
+    sqs.purge_queue(QueueUrl=dlq)
+
+    provoked = time.time()
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(_slow_imports, api, admin_token, stop)
+        sqs.send_message(QueueUrl=dlq, MessageBody='{"poison": true}')
+        # No such order: the first task fails, Compensate fails too -> FAILED.
+        local_stack.client("stepfunctions").start_execution(
+            stateMachineArn=local_stack.outputs["OrderLifecycleStateMachineArn"],
+            name=f"obs-{uuid.uuid4().hex}",
+            input=json.dumps({"order_id": "not-an-order"}),
+        )
+        try:
+            clock.wait("DLQ message", "DeadLetterMessages", "firing", provoked)
+            clock.wait("failed execution", "OrderWorkflowFailed", "firing", provoked, status="FAILED")
+            clock.wait("slow route", "HighP99Latency", "firing", provoked, route="/api/products/bulk")
+        finally:
+            stop.set()
+            slow.result()
+
     assert api.get("/api/health").status_code == 200
+    cleared = time.time()
+    sqs.purge_queue(QueueUrl=dlq)
     cassandra.stop(local_stack.instance)
-    started = time.time()
+    broken = time.time()
 
-    def failing() -> bool:
-        api.get("/api/health")
-        api.get("/api/categories")
-        return _alert_state(local_stack, "HighErrorRate", started) == "firing"
+    def failing_requests() -> None:
+        assert api.get("/api/health").status_code == 503
 
-    eventually(failing, timeout=150, interval=1, what="HighErrorRate firing")
-    fired = time.time() - started
-    assert _alert_state(local_stack, "ServiceUnavailable", started) == "firing"
+    clock.wait(
+        "5xx (Cassandra stopped)", "HighErrorRate", "firing", broken, keep_going=failing_requests, service="catalog"
+    )
+    assert _alert_state(local_stack, "ServiceUnavailable", broken, service="catalog") == "firing"
+    clock.wait("DLQ message", "DeadLetterMessages", "resolved", cleared)
+    clock.wait("failed execution", "OrderWorkflowFailed", "resolved", cleared, status="FAILED")
+    clock.wait("slow route", "HighP99Latency", "resolved", cleared, route="/api/products/bulk")
+
     cassandra.start(local_stack.instance)
     cassandra.wait_ready(local_stack.instance)
     back = time.time()
 
-    def healthy() -> bool:
+    def healthy_requests() -> None:
         api.get("/api/health")
-        return _alert_state(local_stack, "HighErrorRate", back) == "resolved"
 
-    eventually(healthy, timeout=180, interval=1, what="HighErrorRate resolved")
-    print(f"\nHighErrorRate: fired after {fired:.0f} s, resolved {time.time() - back:.0f} s after Cassandra was back")
+    clock.wait(
+        "5xx (Cassandra stopped)", "HighErrorRate", "resolved", back, keep_going=healthy_requests, service="catalog"
+    )
+    print("\n" + "\n".join(clock.figures))
