@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from store.db import Database
 from store.errors import BadRequest, Conflict, NotFound
+from store.observability import counted
 
 ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
 MAX_LIMIT = 100
@@ -279,6 +280,7 @@ class ProductRepository:
 
     # -- writes
 
+    @counted("admin_operations_total", operation="create")
     def create_many(self, products: Iterable[ProductCreate]) -> list[ProductPublic]:
         """Insert products; each with its query-table rows in one logged batch."""
         created = []
@@ -314,6 +316,7 @@ class ProductRepository:
         self._adjust_counts(deltas)
         return created
 
+    @counted("admin_operations_total", operation="update")
     def update(self, product_id: UUID, change: ProductUpdate) -> ProductPublic:
         current = self.require(product_id)
         fields = change.model_dump(exclude_unset=True, exclude={"quantity"})
@@ -345,6 +348,7 @@ class ProductRepository:
             merged = merged.model_copy(update={"quantity": quantity})
         return merged
 
+    @counted("admin_operations_total", operation="delete")
     def delete(self, product_id: UUID) -> None:
         current = self.require(product_id)
         batch = self._batch()

@@ -26,7 +26,7 @@ from store.catalog import ProductRepository
 from store.db import Database
 from store.errors import BadRequest, Conflict, NotFound
 from store.events import DomainEvent
-from store.observability import count, logger
+from store.observability import count, counted, logger
 from store.outbox import Outbox, OutboxRelay
 
 if TYPE_CHECKING:
@@ -385,6 +385,7 @@ class OrderActions:
         check_transition(order.status, update.status)
         return self.move(order, update.status, "admin", update.reason)
 
+    @counted("order_deletions_total")
     def delete(self, order_id: UUID) -> None:
         order = self._orders.get(order_id)
         if order is None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from store.cart import CartPublic, CartRepository
 from store.db import Database
-from store.observability import count, logger
+from store.observability import count, logger, timed
 from store.orders import OrderPublic, OrderRepository
 from store.users import UserPublic
 from store.workflow import LifetimeStats
@@ -95,6 +95,7 @@ class DatabaseSources:
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="profile")
 
 
+@timed("profile_aggregation_seconds")
 def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DEFAULT_TIMEOUT) -> Profile:
     futures: dict[Source, Future[Any]] = {
         "cart": _POOL.submit(sources.cart, user.id),
