@@ -117,6 +117,8 @@ def ensure_servers() -> Path:
         if not (partial / "usr" / "bin" / binary).exists():
             raise StoreCtlError(f"the Debian packages held no usr/bin/{binary}", f"look into {partial}")
     _relocate_alertmanager(partial / "usr" / "bin" / "prometheus-alertmanager")
+    # 212 MB of per-zone files; the web UI loads the bundled moment-timezone-with-data.
+    shutil.rmtree(partial / "usr" / "share" / "javascript" / "moment-timezone" / "data", ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
     partial.rename(root)
     (root / ".complete").touch()
