@@ -13,6 +13,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -271,6 +272,17 @@ def test_alerts_fire_and_resolve_end_to_end(local_stack: LocalStack, api: httpx.
         finally:
             stop.set()
             slow.result()
+    # `storectl alerts` lists them (pointed at this stack's Alertmanager).
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "storectl"), "alerts"],
+        env={**os.environ, "STORE_ALERTMANAGER_PORT": str(local_stack.instance.alertmanager_port)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "critical  DeadLetterMessages" in listed, listed
+    assert "OrderWorkflowFailed" in listed, listed
 
     assert api.get("/api/health").status_code == 200
     cleared = time.time()
