@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from storectl import monitoring
 from storectl.errors import StoreCtlError
 from storectl.instance import Instance, cache_root
 from storectl.processes import read_pid, require_free_port, start_daemon, stop_session
@@ -212,12 +213,15 @@ def start(instance: Instance) -> int:
     conf = _write_config(instance)
     base = instance.cassandra_dir
     jamm = next(lib.glob("jamm-*.jar"))
+    require_free_port(instance.jmx_exporter_port, "Cassandra's JMX exporter", "STORE_JMX_EXPORTER_PORT")
+    jmx_exporter = monitoring.jmx_agent_option(instance)
     command = [
         java,
         f"-Xms{HEAP}",
         f"-Xmx{HEAP}",
         *_JVM_OPTIONS,
         f"-javaagent:{jamm}",
+        jmx_exporter,
         "-Dcassandra-foreground=yes",
         f"-Dcassandra.config=file://{conf / 'cassandra.yaml'}",
         f"-Dcassandra.storagedir={base}",

@@ -8,6 +8,7 @@ storectl url                print only the API base URL
 storectl warm               start workers of every HTTP function now
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
+storectl alerts             the alerts that fire now (Alertmanager)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, emulator, recovery, stack
+from storectl import cassandra, deploy, emulator, monitoring, recovery, stack
 from storectl import executions as lifecycle
 from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
@@ -66,6 +67,10 @@ def up() -> None:
     for username, password, role in deploy.DEMO_ACCOUNTS:
         console.print(f"                 {username} / {password}   ({role})", markup=False)
     console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
+    console.print(f"  Dashboards:    {instance.prometheus_url}/consoles/index.html")
+    console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
+    console.print(f"  Alertmanager:  {instance.alertmanager_url}/api/v2/alerts   (also: `storectl alerts`)")
+    console.print(f"  Metrics:       {instance.bridge_url}/metrics   (the metrics bridge)")
     console.print("  Stop:          make down")
 
 
@@ -86,6 +91,15 @@ def status() -> None:
         pid = read_pid(instance.cassandra_dir / "cassandra.pid")
         state = f"running (pid {pid}) on 127.0.0.1:{instance.cassandra_port}" if pid else "stopped"
         console.print(f"cassandra  {state}")
+    pids = monitoring.running(instance)
+    urls = {
+        "bridge": f"{instance.bridge_url}/metrics",
+        "prometheus": f"{instance.prometheus_url}   (dashboards: {instance.prometheus_url}/consoles/index.html)",
+        "alertmanager": instance.alertmanager_url,
+    }
+    for name, url in urls.items():
+        pid = pids[name]
+        console.print(f"{name:<10} {f'running (pid {pid}) on {url}' if pid else 'stopped'}")
     pid = read_pid(instance.emulator_dir / "emulator.pid")
     up_now = emulator.is_up(instance)
     console.print(f"emulator   {f'running (pid {pid}) on {instance.endpoint_url}' if up_now else 'stopped'}")
@@ -180,6 +194,21 @@ def url() -> None:
     if not emulator.is_up(instance):
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     typer.echo(deploy.api_url(instance, deploy.stack_outputs(instance)))
+
+
+@app.command()
+def alerts() -> None:
+    """The alerts that fire now, from Alertmanager (severity, name, summary, since when)."""
+    firing = [alert for alert in monitoring.firing_alerts(_instance()) if alert["status"]["state"] == "active"]
+    if not firing:
+        console.print("[dim]no alert fires[/dim]")
+    for alert in sorted(firing, key=lambda a: (a["labels"].get("severity", ""), a["labels"]["alertname"])):
+        labels = alert["labels"]
+        console.print(
+            f"{labels.get('severity', '-'):<8}  {labels['alertname']:<22}  since {alert['startsAt'][:19]}  "
+            f"{alert['annotations'].get('summary', '')}",
+            markup=False,
+        )
 
 
 def parse_since(value: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -104,12 +106,15 @@ def seed_accounts(instance: Instance, *, demo: bool) -> list[str]:
     database = Database(settings)
     users = UserRepository(database)
     created = []
+    # The store package prints EMF metric records (password hashing) to stdout:
+    # meaningless outside a function, and noise in `storectl up`.
     try:
-        if bootstrap_admin(users, settings) and settings.bootstrap_admin_username:
-            created.append(settings.bootstrap_admin_username)
-        for username, password, role in DEMO_ACCOUNTS if demo else ():
-            if ensure_user(users, username, password, role):
-                created.append(username)
+        with contextlib.redirect_stdout(io.StringIO()):
+            if bootstrap_admin(users, settings) and settings.bootstrap_admin_username:
+                created.append(settings.bootstrap_admin_username)
+            for username, password, role in DEMO_ACCOUNTS if demo else ():
+                if ensure_user(users, username, password, role):
+                    created.append(username)
     except CassandraUnavailable as error:
         raise StoreCtlError(
             f"cannot reach Cassandra at {instance.cassandra_hosts}:{instance.cassandra_port} to create accounts "

@@ -30,6 +30,11 @@ class Instance:
     stack_name: str
     # Comma-separated hosts of an external cluster; when set, no local node is run.
     external_cassandra_hosts: str | None = None
+    # Monitoring: the metrics bridge, Prometheus, Alertmanager, Cassandra's JMX exporter.
+    bridge_port: int = 9101
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    jmx_exporter_port: int = 9404
 
     @property
     def endpoint_url(self) -> str:
@@ -51,6 +56,22 @@ class Instance:
     def build_dir(self) -> Path:
         return self.state_dir / "build"
 
+    @property
+    def monitoring_dir(self) -> Path:
+        return self.state_dir / "monitoring"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.alertmanager_port}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://127.0.0.1:{self.bridge_port}"
+
 
 def dev_instance() -> Instance:
     return Instance(
@@ -61,6 +82,10 @@ def dev_instance() -> Instance:
         cassandra_storage_port=int(os.environ.get("CASSANDRA_STORAGE_PORT", "7000")),
         stack_name=os.environ.get("STORE_STACK_NAME", "product-store"),
         external_cassandra_hosts=os.environ.get("CASSANDRA_HOSTS") or None,
+        bridge_port=int(os.environ.get("STORE_BRIDGE_PORT", "9101")),
+        prometheus_port=int(os.environ.get("STORE_PROMETHEUS_PORT", "9090")),
+        alertmanager_port=int(os.environ.get("STORE_ALERTMANAGER_PORT", "9093")),
+        jmx_exporter_port=int(os.environ.get("STORE_JMX_EXPORTER_PORT", "9404")),
     )
 
 
@@ -72,5 +97,9 @@ def test_instance(state_dir: Path) -> Instance:
         cassandra_port=int(os.environ.get("STORE_TEST_CASSANDRA_PORT", "19042")),
         cassandra_storage_port=int(os.environ.get("STORE_TEST_CASSANDRA_STORAGE_PORT", "17000")),
         stack_name="product-store-test",
+        bridge_port=int(os.environ.get("STORE_TEST_BRIDGE_PORT", "9201")),
+        prometheus_port=int(os.environ.get("STORE_TEST_PROMETHEUS_PORT", "9190")),
+        alertmanager_port=int(os.environ.get("STORE_TEST_ALERTMANAGER_PORT", "9193")),
+        jmx_exporter_port=int(os.environ.get("STORE_TEST_JMX_EXPORTER_PORT", "9504")),
         # Always a node of its own: the suite stops it to test the 503 path.
     )

@@ -48,12 +48,19 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); treat it as gone.
+    # A zombie still answers kill(0); treat it as gone, unless it is a thread
+    # group leader whose other threads still run: a JVM's main thread exits
+    # first, and the rest keep its sockets (a listening port) open until they end.
+    return any(_state(stat) not in (None, "Z") for stat in Path(f"/proc/{pid}/task").glob("*/stat")) or (
+        _state(Path(f"/proc/{pid}/stat")) not in (None, "Z")
+    )
+
+
+def _state(stat: Path) -> str | None:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
+        return stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return None
 
 
 def start_daemon(

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storectl import cassandra, deploy, emulator
+from storectl import cassandra, deploy, emulator, monitoring
 from storectl.instance import Instance
 
 Report = Callable[[str], None]
@@ -34,6 +34,10 @@ def up(
     if not instance.external_cassandra_hosts:
         cassandra.start(instance)
     emulator.start(instance)
+    # The bridge waits for the stack by itself; Prometheus scrapes what answers.
+    mark = time.monotonic()
+    monitoring.start(instance)
+    timings["monitoring_start"] = time.monotonic() - mark
 
     mark = time.monotonic()
     report("building functions and the store layer (sam build)")
@@ -68,13 +72,16 @@ def up(
     if any(plan.values()):
         report(f"starting workers (STORE_WARM_WORKERS): {deploy.describe_plan(plan)}")
         timings["warm"] = deploy.warm(instance, outputs, plan)
+    mark = time.monotonic()
+    monitoring.wait_ready(instance)
+    timings["monitoring_wait"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=api_url, timings=timings)
 
 
 def down(instance: Instance) -> list[str]:
-    """Stop the emulator (with every Lambda worker) and the local Cassandra node."""
-    stopped = []
+    """Stop monitoring, the emulator (with every Lambda worker) and the local Cassandra node."""
+    stopped = monitoring.stop(instance)
     if emulator.stop(instance):
         stopped.append("emulator")
     if not instance.external_cassandra_hosts and cassandra.stop(instance):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -151,3 +152,29 @@ def test_docs_use_packaged_assets_and_relative_urls() -> None:
     assert len(script.content) > 100_000
     assert client.get("/t/docs/assets/../../etc/passwd").status_code == 404
     assert client.get("/t/docs/assets/index.html").status_code == 404
+
+
+@router.get("/items/{item_id}")
+def read_item(item_id: str) -> dict[str, str]:
+    return {"id": item_id}
+
+
+def _request_metrics(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    return [r for r in records if "http_request_duration_ms" in r]
+
+
+def test_request_metric_carries_route_template_method_and_status_class(capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    client.get("/t/items/abc-123")
+    client.get("/t/boom")
+    client.get("/t/no/such/route")
+    first, second, third = _request_metrics(capsys)
+    assert first["route"] == "/t/items/{item_id}"  # the template, never the id
+    assert first["method"] == "GET"
+    assert first["status_class"] == "2xx"
+    assert isinstance(first["http_request_duration_ms"], list)
+    assert second["route"] == "/t/boom"
+    assert second["status_class"] == "5xx"
+    assert third["route"] == "unmatched"
+    assert third["status_class"] == "4xx"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,3 +73,24 @@ def test_log_events_continue_past_a_full_page_without_next_token(monkeypatch: py
     monkeypatch.setattr(cli, "FILTER_LIMIT", 3)
     events = cli._log_events(_PagedLogs([1, 2, 3, 4, 5, 5, 6]), "group", 0)
     assert {event["message"] for event in events} == {f"line {n}" for n in range(7)}
+
+
+def test_a_leader_that_exited_before_its_threads_is_still_alive() -> None:
+    """Like a stopping JVM: the main thread is gone (a zombie) while another
+    thread still runs and holds the process's sockets."""
+    code = (
+        "import ctypes, threading, time; threading.Thread(target=time.sleep, args=(2,)).start(); "
+        "ctypes.CDLL(None).pthread_exit(None)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the main thread never exited"
+            time.sleep(0.02)
+        assert pid_alive(process.pid)
+        process.wait(timeout=10)
+        assert not pid_alive(process.pid)
+    finally:
+        process.kill()
+        process.wait()

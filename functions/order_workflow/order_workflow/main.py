@@ -14,7 +14,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from store.observability import logger
+from store.observability import logger, metrics
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 from store.workflow import OrderWorkflow
@@ -43,6 +43,7 @@ def _cause(error: Any) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics  # flushes the per-invocation metrics (Cassandra query times)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_warmup(event):
         warm_up()

@@ -29,7 +29,7 @@ from fastapi.security import OAuth2PasswordBearer
 from store.config import Settings, get_settings
 from store.db import Database, get_database
 from store.errors import Forbidden, Unauthorized
-from store.observability import logger
+from store.observability import counted, logger
 from store.security import InvalidToken, TokenClaims, decode_token
 from store.users import User, UserRepository
 
@@ -46,6 +46,7 @@ class RevokedTokens:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    @counted("jwt_operations_total", operation="revoke")
     def revoke(self, claims: TokenClaims) -> None:
         # Kept only as long as the token could still be used.
         ttl = max(1, math.ceil((claims.expires_at - datetime.now(UTC)).total_seconds()))

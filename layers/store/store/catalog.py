@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from store.clock import utc_now
 from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
+from store.observability import counted
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.retry import backoff
 
@@ -292,6 +293,7 @@ class ProductRepository:
 
     # -- writes
 
+    @counted("admin_operations_total", operation="create")
     def create_many(self, products: Iterable[ProductCreate]) -> list[ProductPublic]:
         """Insert products; each with its query-table rows in one logged batch."""
         created = []
@@ -327,6 +329,7 @@ class ProductRepository:
         self._adjust_counts(deltas)
         return created
 
+    @counted("admin_operations_total", operation="update")
     def update(self, product_id: UUID, change: ProductUpdate) -> ProductPublic:
         current = self.require(product_id)
         fields = change.model_dump(exclude_unset=True, exclude={"quantity"})
@@ -358,6 +361,7 @@ class ProductRepository:
             merged = merged.model_copy(update={"quantity": quantity})
         return merged
 
+    @counted("admin_operations_total", operation="delete")
     def delete(self, product_id: UUID) -> None:
         current = self.require(product_id)
         batch = self._batch()

@@ -39,7 +39,7 @@ from store.clock import Clock, to_ms, utc_now
 from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import BadRequest, Conflict, NotFound, Unprocessable
 from store.events import DomainEvent
-from store.observability import count, logger
+from store.observability import MetricUnit, count, logger, observe
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
 from store.ports import CartLines, IntentStore, OrderStore, ProductStock
@@ -259,6 +259,8 @@ class Checkout:
         count("orders_created_total")
         count("cart_value_cents", value=cents, bucket=_bucket(float(order.total), CART_VALUE_BUCKETS))
         count("cart_items_count", value=items_count, bucket=_bucket(items_count, CART_ITEMS_BUCKETS))
+        observe("cart_value_distribution", MetricUnit.NoUnit, float(order.total))
+        observe("cart_items_count_distribution", MetricUnit.NoUnit, items_count)
         logger.info("order created", extra={"order_id": str(order.id), "total": str(order.total)})
 
 

@@ -24,7 +24,7 @@ from swagger_ui_bundle import swagger_ui_path
 from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
-from store.observability import logger, metrics
+from store.observability import logger, metrics, observe
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -232,22 +232,50 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     @app.middleware("http")
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
-        duration_ms = (time.perf_counter() - started) * 1000
-        logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round(duration_ms, 2),
-            },
-        )
-        metrics.add_metric(name="http_requests_total", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="http_request_duration_ms", unit=MetricUnit.Milliseconds, value=duration_ms)
+        status = 500  # an unhandled error leaves here and becomes a 500 further out
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            _record_request(request, status, (time.perf_counter() - started) * 1000)
         return response
 
     return app
+
+
+def _record_request(request: Request, status: int, duration_ms: float) -> None:
+    logger.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+        },
+    )
+    # One record per request; its count is the request count (no separate counter).
+    observe(
+        "http_request_duration_ms",
+        MetricUnit.Milliseconds,
+        duration_ms,
+        route=route_template(request),
+        method=request.method,
+        status_class=f"{status // 100}xx",
+    )
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template (`/api/products/{product_id}`), never the raw
+    path, so the metric's dimensions stay bounded; `unmatched` for a 404 of no route."""
+    template = getattr(request.scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    # An included router's route knows its path without the router's prefix:
+    # take the prefix from the request path, whose tail matched the template.
+    segments = request.url.path.strip("/").split("/")
+    depth = len(template.strip("/").split("/")) if template.strip("/") else 0
+    prefix = segments[: len(segments) - depth]
+    return "/" + "/".join([*prefix, template.strip("/")]).strip("/") if prefix else template
 
 
 def lambda_handler(app: FastAPI) -> LambdaHandler:

@@ -23,7 +23,7 @@ from store.clock import Clock, aware, to_ms, utc_now
 from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
 from store.events import DomainEvent
-from store.observability import count
+from store.observability import count, counted
 from store.order_work import EVENT, REFUND, RELEASE, STOP, OrderCompleter
 from store.outbox import Outbox
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
@@ -387,6 +387,7 @@ class OrderActions:
         check_transition(order.status, update.status)
         return self.move(order, update.status, "admin", update.reason)
 
+    @counted("order_deletions_total")
     def delete(self, order_id: UUID) -> None:
         """Remove a finished order. A live one is refused: cancel it first, which
         gives its stock back, refunds it and stops its execution."""

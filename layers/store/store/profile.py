@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from store.cart import CartPublic, CartRepository
-from store.observability import count, logger
+from store.observability import count, logger, timed
 from store.orders import OrderPublic, OrderRepository
 from store.ports import LifetimeRecords
 from store.users import UserPublic
@@ -81,6 +81,7 @@ class DatabaseSources:
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="profile")
 
 
+@timed("profile_aggregation_seconds")
 def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DEFAULT_TIMEOUT) -> ProfilePublic:
     futures: dict[Source, Future[Any]] = {
         "cart": _POOL.submit(sources.cart, user.id),

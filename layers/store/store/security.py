@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from store.config import Settings
+from store.observability import counted, timed
 
 Role = Literal["user", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -37,10 +38,12 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$LXfj1s/9EaAgSaNMK6d9BQ$VNeX2VEd8dYdMxwPZTDN9Vk2uJX5aNV7JcqFONBxZRk"
 
 
+@timed("password_hash_seconds", operation="hash")
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@timed("password_hash_seconds", operation="verify")
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; with no hash, spends the same time and says no."""
     try:
@@ -69,6 +72,7 @@ class IssuedToken:
     claims: TokenClaims
 
 
+@counted("jwt_operations_total", operation="issue")
 def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetime | None = None) -> IssuedToken:
     issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
     lifetime = timedelta(minutes=settings.jwt_lifetime_minutes)
@@ -88,6 +92,7 @@ def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetim
     return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()), claims=claims)
 
 
+@counted("jwt_operations_total", operation="verify")
 def decode_token(settings: Settings, token: str) -> TokenClaims:
     """Verify signature, algorithm, expiry, issuer and audience; raise InvalidToken otherwise."""
     try:

@@ -25,7 +25,7 @@ from uuid import UUID
 from store.clock import aware
 from store.db import Database
 from store.errors import Conflict
-from store.observability import count, logger
+from store.observability import MetricUnit, count, logger, observe
 from store.orders import OrderActions, OrderPublic, OrderStatus
 from store.payments import PaymentLedger
 from store.ports import LifetimeRecords, OrderStore, WorkflowControl
@@ -38,9 +38,6 @@ PROCESSING_DELAY = 5.0
 SHIPPING_DELAY = 5.0
 DELIVERY_RANGE = (60.0, 300.0)
 RETENTION = 300.0
-
-# Seed buckets of `order_delivery_duration_seconds` (logged with the value).
-DELIVERY_BUCKETS = (60, 120, 180, 240, 300, 600)
 
 
 def _scaled(seconds: float, scale: float) -> int:
@@ -141,9 +138,8 @@ class OrderWorkflow:
                 "order delivered",
                 extra={"order_id": str(order_id), "order_delivery_duration_seconds": duration},
             )
-            # EMF has no histograms: count the order in its seed bucket, as checkout does.
-            bucket = next((f"le_{b}" for b in DELIVERY_BUCKETS if duration <= b), f"gt_{DELIVERY_BUCKETS[-1]}")
-            count("order_delivery_duration_seconds", bucket=bucket)
+            # The raw value: the metrics bridge (and CloudWatch) build the seeds' histogram.
+            observe("order_delivery_duration_seconds", MetricUnit.Seconds, duration)
         return Step(True, target)
 
     def compensate(self, order_id: UUID, cause: str) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+from metrics_bridge.main import main
+
+main()
