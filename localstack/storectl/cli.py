@@ -5,6 +5,7 @@ storectl down               stop everything (no process is left behind)
 storectl status             what runs, where
 storectl deploy             rebuild and redeploy after a code change
 storectl url                print only the API base URL
+storectl openapi            rebuild the one API description (layers/store/store/schemas/openapi.json)
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 """
@@ -24,9 +25,10 @@ from rich.text import Text
 from store.aws import execution_arn
 from storectl import cassandra, deploy, emulator, stack
 from storectl import executions as lifecycle
+from storectl import openapi as store_openapi
 from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
-from storectl.instance import Instance, dev_instance
+from storectl.instance import PROJECT_ROOT, Instance, dev_instance
 from storectl.processes import read_pid
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -58,7 +60,7 @@ def up() -> None:
     console.print(f"\n[bold green]The store is up[/bold green] in {result.timings['total']:.0f} s.")
     console.print(f"  API base URL:  [bold]{result.api_url}[/bold]   (also: `storectl url`)")
     console.print(f"  Health:        curl {result.api_url}/api/health")
-    console.print(f"  API docs:      {result.api_url}/api/docs   (users: {result.api_url}/user-api/docs)")
+    console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
     console.print("  Demo accounts (local only; log in at POST /user-api/login):")
     for username, password, role in deploy.DEMO_ACCOUNTS:
         console.print(f"                 {username} / {password}   ({role})", markup=False)
@@ -147,6 +149,13 @@ def seed(
         )
     elapsed = time.monotonic() - started
     console.print(f"created {created} products in {elapsed:.1f} s ({created / elapsed:.0f} products/s)")
+
+
+@app.command(name="openapi")
+def openapi_command() -> None:
+    """Merge the HTTP functions' API descriptions into the one the API serves (up and deploy do it too)."""
+    changed = store_openapi.write()
+    console.print(f"{'wrote' if changed else 'up to date:'} {store_openapi.DOCUMENT.relative_to(PROJECT_ROOT)}")
 
 
 @app.command()

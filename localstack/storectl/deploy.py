@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from storectl import openapi
 from storectl.emulator import aws_client, aws_env
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
@@ -38,7 +39,9 @@ def _run(command: list[str], instance: Instance, what: str) -> None:
 
 
 def build(instance: Instance) -> Path:
-    """`sam build` into the instance's build dir; unchanged parts come from the cache."""
+    """`sam build` into the instance's build dir; unchanged parts come from the cache.
+    First the build step of the API description (the layer serves it)."""
+    openapi.write()
     build_dir = instance.build_dir / "sam"
     _run(
         [

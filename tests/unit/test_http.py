@@ -43,7 +43,7 @@ def boom() -> None:
     raise RuntimeError("secret internals")
 
 
-client = TestClient(http.create_app("test", "/t", [router]), raise_server_exceptions=False)
+client = TestClient(http.create_app("test", "/t", [http.docs_router(), router]), raise_server_exceptions=False)
 
 
 def test_validation_error_names_the_field() -> None:
@@ -151,3 +151,19 @@ def test_docs_use_packaged_assets_and_relative_urls() -> None:
     assert len(script.content) > 100_000
     assert client.get("/t/docs/assets/../../etc/passwd").status_code == 404
     assert client.get("/t/docs/assets/index.html").status_code == 404
+    # The page's document is the whole API's, as built into the layer.
+    document = client.get("/t/openapi.json")
+    assert document.status_code == 200
+    assert document.json()["info"]["title"] == "Product Store API"
+
+
+def test_error_answers_are_derived_from_the_route_in_the_one_shape() -> None:
+    operations = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    create = operations["/t/items"]["post"]["responses"]
+    assert set(create) == {"201", "413", "422", "503"}
+    for status in ("413", "422", "503"):
+        assert create[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    assert set(operations["/t/conflict"]["get"]["responses"]) == {"200", "503"}
+    schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["ErrorBody"]["required"] == ["error"]

@@ -25,6 +25,7 @@ from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics
+from store.openapi import TITLE, document_errors, stored_document
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -184,9 +185,11 @@ def startup_settings() -> Settings:
 _SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 
 
-def docs_router(title: str) -> APIRouter:
-    """Swagger UI from the packaged swagger-ui-bundle (our machines are offline, so
-    no CDN). Every URL in the page is relative, because the API is reached under
+def docs_router() -> APIRouter:
+    """The one Swagger UI of the whole API (the catalog function serves it at
+    `/api/docs`) over the merged document (`/api/openapi.json`), from the
+    packaged swagger-ui-bundle (our machines are offline, so no CDN). Every URL
+    in the page and the document is relative, because the API is reached under
     a prefix the app cannot know (the stage on AWS, `/_aws/execute-api/...` on
     the emulator)."""
     router = APIRouter(include_in_schema=False)
@@ -196,11 +199,12 @@ def docs_router(title: str) -> APIRouter:
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="openapi.json",
-            title=title,
+            title=TITLE,
             swagger_js_url="docs/assets/swagger-ui-bundle.js",
             swagger_css_url="docs/assets/swagger-ui.css",
             swagger_favicon_url="data:,",
             oauth2_redirect_url=None,
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         )
 
     @router.get("/docs/assets/{name}")
@@ -208,6 +212,10 @@ def docs_router(title: str) -> APIRouter:
         if name not in _SWAGGER_ASSETS:
             raise StarletteHTTPException(status_code=404, detail=f"no docs asset {name!r}")
         return FileResponse(assets / name, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+
+    @router.get("/openapi.json")
+    def openapi_document() -> Response:
+        return Response(stored_document(), media_type="application/json")
 
     return router
 
@@ -217,12 +225,20 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     settings = startup_settings()
     app = FastAPI(
         title=f"Product Store: {service}",
-        openapi_url=f"{prefix}/openapi.json",
-        docs_url=None,  # served by docs_router: local assets, relative URLs
+        # One document and one Swagger UI for the whole API: docs_router.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
+
+    def openapi() -> dict[str, Any]:
+        # Read by `storectl openapi`, which merges the four functions' documents.
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.include_router(docs_router(app.title), prefix=prefix)
     app.include_router(health_router(service), prefix=prefix)
     for router in routers or []:
         app.include_router(router, prefix=prefix)

@@ -24,6 +24,7 @@ from store.catalog import (
 )
 from store.errors import BadRequest
 from store.observability import count
+from store.openapi import errors
 from store.paging import MAX_CURSOR_LENGTH
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -110,6 +111,6 @@ def delete_product(_: AdminUser, products: ProductsDep, product_id: UUID) -> Res
     return Response(status_code=204)
 
 
-@router.patch("/{product_id}/stock", response_model=StockPublic)
+@router.patch("/{product_id}/stock", response_model=StockPublic, responses=errors(409))
 def change_stock(_: AdminUser, products: ProductsDep, product_id: UUID, change: StockChange) -> StockPublic:
     return StockPublic(id=product_id, quantity=products.change_stock(product_id, change))
