@@ -167,3 +167,22 @@ def test_error_answers_are_derived_from_the_route_in_the_one_shape() -> None:
     schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
     assert "HTTPValidationError" not in schemas
     assert schemas["ErrorBody"]["required"] == ["error"]
+
+
+def test_405_names_every_method_the_path_serves() -> None:
+    response = client.delete("/t/items")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "POST"
+    app = http.create_app("test", "/t", [router, _more_items_router()])
+    assert TestClient(app).patch("/t/items").headers["allow"] == "GET, POST"
+
+
+def _more_items_router() -> APIRouter:
+    more = APIRouter()
+
+    @more.get("/items")
+    def list_items() -> list[Item]:
+        return []
+
+    return more

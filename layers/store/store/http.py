@@ -15,9 +15,11 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import iter_route_contexts
 from mangum import Mangum
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
@@ -74,13 +76,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("validation_error", f"invalid input: {fields}", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(error.detail)),
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
-        )
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(app, request)}
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code, headers=headers)
 
     @app.exception_handler(CassandraUnavailable)
     async def _db_down(_: Request, error: CassandraUnavailable) -> JSONResponse:
@@ -95,6 +96,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method the path serves: Starlette's 405 names only the first route
+    that matched the path (GET /products, not also POST /products)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 class HealthPublic(BaseModel):
