@@ -23,7 +23,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, emulator, stack
+from storectl import cassandra, deploy, docs, emulator, stack
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -61,6 +61,7 @@ def up() -> None:
     console.print(f"  API base URL:  [bold]{result.api_url}[/bold]   (also: `storectl url`)")
     console.print(f"  Health:        curl {result.api_url}/api/health")
     console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
+    console.print(f"  Docs site:     {instance.docs_url}")
     console.print("  Demo accounts (local only; log in at POST /user-api/login):")
     for username, password, role in deploy.DEMO_ACCOUNTS:
         console.print(f"                 {username} / {password}   ({role})", markup=False)
@@ -87,7 +88,9 @@ def status() -> None:
         console.print(f"cassandra  {state}")
     pid = read_pid(instance.emulator_dir / "emulator.pid")
     up_now = emulator.is_up(instance)
-    console.print(f"emulator   {f'running (pid {pid}) on {instance.endpoint_url}' if up_now else 'stopped'}")
+    whose = "yours" if instance.external_emulator_url else f"pid {pid}"
+    console.print(f"emulator   {f'running ({whose}) on {instance.endpoint_url}' if up_now else 'stopped'}")
+    console.print(f"docs       {f'served on {instance.docs_url}' if docs.is_up(instance) else 'stopped'}")
     if up_now:
         try:
             outputs = deploy.stack_outputs(instance)
@@ -105,10 +108,13 @@ def deploy_command() -> None:
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     cassandra.wait_ready(instance, timeout=30)
     built = deploy.build(instance)
+    docs_build = docs.start_build(instance)
     deploy.migrate(instance)
     deploy.seed_accounts(instance, demo=True)
     outputs = deploy.deploy(instance, built)
-    console.print(f"deployed: {deploy.api_url(instance, outputs)}")
+    docs.finish_build(docs_build)
+    docs.serve(instance)
+    console.print(f"deployed: {deploy.api_url(instance, outputs)}   docs: {instance.docs_url}")
 
 
 @app.command()

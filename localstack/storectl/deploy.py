@@ -122,7 +122,7 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
     """Create or update the stack (a change set, so a redeploy updates in place)."""
     overrides = {
         "Stage": "local",
-        "CassandraHosts": instance.cassandra_hosts,
+        "CassandraHosts": instance.functions_cassandra_hosts or instance.cassandra_hosts,
         "CassandraPort": str(instance.cassandra_port),
         # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
         **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),

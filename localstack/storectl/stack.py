@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storectl import cassandra, deploy, emulator
+from storectl import cassandra, deploy, docs, emulator, openapi
 from storectl.instance import Instance
 
 Report = Callable[[str], None]
@@ -30,7 +30,9 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     emulator.start(instance)
 
     mark = time.monotonic()
-    report("building functions and the store layer (sam build)")
+    report("building functions and the store layer (sam build) and the docs site (mkdocs)")
+    openapi.write()  # the API description, which both builds read
+    docs_build = docs.start_build(instance)
     built = deploy.build(instance)
     timings["build"] = time.monotonic() - mark
 
@@ -56,13 +58,21 @@ def up(instance: Instance, *, parameters: dict[str, str] | None = None, report: 
     report(f"deploying stack {instance.stack_name} to {instance.endpoint_url}")
     outputs = deploy.deploy(instance, built, parameters)
     timings["deploy"] = time.monotonic() - mark
+
+    docs.finish_build(docs_build)
+    timings["docs_built"] = time.monotonic() - started
+    docs.serve(instance)
+    report(f"docs site served on {instance.docs_url}")
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=deploy.api_url(instance, outputs), timings=timings)
 
 
 def down(instance: Instance) -> list[str]:
-    """Stop the emulator (with every Lambda worker) and the local Cassandra node."""
+    """Stop the docs server, the emulator (with every Lambda worker) and the local
+    Cassandra node; an emulator or cluster the user runs is left alone."""
     stopped = []
+    if docs.stop(instance):
+        stopped.append("docs")
     if emulator.stop(instance):
         stopped.append("emulator")
     if not instance.external_cassandra_hosts and cassandra.stop(instance):
