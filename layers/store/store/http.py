@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
@@ -199,12 +198,13 @@ _SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": 
 def docs_router() -> APIRouter:
     """The one Swagger UI of the whole API (the catalog function serves it at
     `/api/docs`) over the merged document (`/api/openapi.json`), from the
-    packaged swagger-ui-bundle (our machines are offline, so no CDN). Every URL
+    Swagger UI packaged in fastapi-swagger (our machines are offline, so no CDN). Every URL
     in the page and the document is relative, because the API is reached under
     a prefix the app cannot know (the stage on AWS, `/_aws/execute-api/...` on
     the emulator)."""
     router = APIRouter(include_in_schema=False)
-    assets = Path(swagger_ui_path)
+    # Swagger UI 5 (OpenAPI 3.1, which FastAPI writes), as packaged by fastapi-swagger.
+    assets = resources.files("fastapi_swagger") / "resources"
 
     @router.get("/docs")
     def docs() -> HTMLResponse:
@@ -222,7 +222,8 @@ def docs_router() -> APIRouter:
     def docs_asset(name: str) -> FileResponse:
         if name not in _SWAGGER_ASSETS:
             raise StarletteHTTPException(status_code=404, detail=f"no docs asset {name!r}")
-        return FileResponse(assets / name, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+        with resources.as_file(assets / name) as path:
+            return FileResponse(path, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
 
     @router.get("/openapi.json")
     def openapi_document() -> Response:
