@@ -6,7 +6,7 @@ LOAD_VENV := .venv-load
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status test test-unit lint format clean load
+.PHONY: help install browser up down status test test-unit lint docs format clean load
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ $(LOAD_VENV)/bin/.installed: loadtest/requirements-load.txt
 
 install: $(BIN)/.installed $(EMULATOR_VENV)/bin/.installed $(LOAD_VENV)/bin/.installed  ## create .venv, .venv-emulator and .venv-load
 
-up: install  ## start everything (Cassandra, AWS emulator, deployed app) and print the URL
+browser:  ## headless Chromium + its WebDriver for the browser tests (Debian packages; idempotent)
+	bash localstack/install-browser.sh
+
+up: install  ## start everything (Cassandra, AWS emulator, deployed app, docs site) and print the URLs
 	$(BIN)/storectl up
 
 down:  ## stop everything started by `make up`
@@ -48,6 +51,9 @@ lint: install  ## ruff, mypy and sam validate --lint
 	$(BIN)/mypy --python-executable $(LOAD_VENV)/bin/python loadtest/locustfile.py loadtest/load_run.py
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template template.yaml --region us-east-1
 
+docs: install  ## build the docs site into site/ (strict: a broken link or a page missing from nav fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -61,8 +67,8 @@ load: install  ## load run on the make-up stack: make load USERS=20 DURATION=2m 
 test-unit: install  ## unit and contract tests (no servers)
 	$(BIN)/pytest tests/unit tests/contract
 
-test: lint  ## the whole suite; starts and stops its own Cassandra and emulator
+test: lint browser  ## the whole suite; starts and stops its own Cassandra, emulator and docs server
 	$(BIN)/pytest
 
 clean:  ## remove build output and local state of stopped stacks
-	rm -rf .aws-sam .state/*/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .state/*/build .state/*/docs site .artifacts .pytest_cache .mypy_cache .ruff_cache

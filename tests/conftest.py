@@ -53,3 +53,8 @@ def jwt_secret(local_stack: LocalStack) -> str:
         "SecretString"
     ]
     return secret
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_last` go to the end, in their order (stable sort)."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)

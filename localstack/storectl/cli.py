@@ -6,6 +6,7 @@ storectl status             what runs, where
 storectl deploy             rebuild and redeploy after a code change
 storectl url                print only the API base URL
 storectl warm               start workers of every HTTP function now
+storectl openapi            rebuild the one API description (layers/store/store/schemas/openapi.json)
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 storectl alerts             the alerts that fire now (Alertmanager)
@@ -26,11 +27,12 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, emulator, monitoring, recovery, stack
+from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack
 from storectl import executions as lifecycle
+from storectl import openapi as store_openapi
 from storectl import seed as seed_data
 from storectl.errors import StoreCtlError
-from storectl.instance import Instance, dev_instance
+from storectl.instance import PROJECT_ROOT, Instance, dev_instance
 from storectl.processes import read_pid
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -62,7 +64,8 @@ def up() -> None:
     console.print(f"\n[bold green]The store is up[/bold green] in {result.timings['total']:.0f} s.")
     console.print(f"  API base URL:  [bold]{result.api_url}[/bold]   (also: `storectl url`)")
     console.print(f"  Health:        curl {result.api_url}/api/health")
-    console.print(f"  API docs:      {result.api_url}/api/docs   (users: {result.api_url}/user-api/docs)")
+    console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
+    console.print(f"  Docs site:     {instance.docs_url}")
     console.print("  Demo accounts (local only; log in at POST /user-api/login):")
     for username, password, role in deploy.DEMO_ACCOUNTS:
         console.print(f"                 {username} / {password}   ({role})", markup=False)
@@ -102,7 +105,9 @@ def status() -> None:
         console.print(f"{name:<10} {f'running (pid {pid}) on {url}' if pid else 'stopped'}")
     pid = read_pid(instance.emulator_dir / "emulator.pid")
     up_now = emulator.is_up(instance)
-    console.print(f"emulator   {f'running (pid {pid}) on {instance.endpoint_url}' if up_now else 'stopped'}")
+    whose = "yours" if instance.external_emulator_url else f"pid {pid}"
+    console.print(f"emulator   {f'running ({whose}) on {instance.endpoint_url}' if up_now else 'stopped'}")
+    console.print(f"docs       {f'served on {instance.docs_url}' if docs.is_up(instance) else 'stopped'}")
     if up_now:
         try:
             outputs = deploy.stack_outputs(instance)
@@ -120,6 +125,7 @@ def deploy_command() -> None:
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     cassandra.wait_ready(instance, timeout=30)
     built = deploy.build(instance)
+    docs_build = docs.start_build(instance)
     deploy.migrate(instance)
     deploy.seed_accounts(instance, demo=True)
     outputs = deploy.deploy(instance, built)
@@ -128,7 +134,9 @@ def deploy_command() -> None:
     plan = deploy.warm_plan(instance)
     if any(plan.values()):
         console.print(f"started workers ({deploy.describe_plan(plan)}) in {deploy.warm(instance, outputs, plan):.0f} s")
-    console.print(f"deployed: {api}")
+    docs.finish_build(docs_build)
+    docs.serve(instance)
+    console.print(f"deployed: {api}   docs: {instance.docs_url}")
 
 
 @app.command()
@@ -169,6 +177,13 @@ def seed(
         )
     elapsed = time.monotonic() - started
     console.print(f"created {created} products in {elapsed:.1f} s ({created / elapsed:.0f} products/s)")
+
+
+@app.command(name="openapi")
+def openapi_command() -> None:
+    """Merge the HTTP functions' API descriptions into the one the API serves (up and deploy do it too)."""
+    changed = store_openapi.write()
+    console.print(f"{'wrote' if changed else 'up to date:'} {store_openapi.DOCUMENT.relative_to(PROJECT_ROOT)}")
 
 
 @app.command()

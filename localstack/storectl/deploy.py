@@ -19,6 +19,7 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from storectl import openapi
 from storectl.emulator import aws_client, aws_env
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
@@ -46,7 +47,9 @@ def _run(command: list[str], instance: Instance, what: str) -> None:
 
 
 def build(instance: Instance) -> Path:
-    """`sam build` into the instance's build dir; unchanged parts come from the cache."""
+    """`sam build` into the instance's build dir; unchanged parts come from the cache.
+    First the build step of the API description (the layer serves it)."""
+    openapi.write()
     build_dir = instance.build_dir / "sam"
     _run(
         [
@@ -148,7 +151,7 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
     """Create or update the stack (a change set, so a redeploy updates in place)."""
     overrides = {
         "Stage": "local",
-        "CassandraHosts": instance.cassandra_hosts,
+        "CassandraHosts": instance.functions_cassandra_hosts or instance.cassandra_hosts,
         "CassandraPort": str(instance.cassandra_port),
         # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
         **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),

@@ -40,16 +40,32 @@ def _pid_file(instance: Instance) -> Path:
     return instance.emulator_dir / "emulator.pid"
 
 
-def is_up(instance: Instance) -> bool:
+# Answered by LocalStack and by MiniStack alike, so an emulator the user runs works too.
+HEALTH_PATH = "/_localstack/health"
+
+
+def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{instance.endpoint_url}/_ministack/health", timeout=2) as response:  # noqa: S310 - loopback URL
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - the emulator's URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
 
-def start(instance: Instance) -> int:
-    """Start the emulator in the background (idempotent); returns its pid."""
+def is_up(instance: Instance) -> bool:
+    return _answers(f"{instance.endpoint_url}{HEALTH_PATH}")
+
+
+def is_bundled(instance: Instance) -> bool:
+    """True for MiniStack, whose own views (`/_ministack/...`) some tests read."""
+    return _answers(f"{instance.endpoint_url}/_ministack/health")
+
+
+def start(instance: Instance) -> int | None:
+    """Start the emulator in the background (idempotent); returns its pid, or
+    None when the instance uses an emulator that is already running."""
+    if instance.external_emulator_url:
+        return None
     running = read_pid(_pid_file(instance))
     if running is not None:
         return running
@@ -80,6 +96,12 @@ def start(instance: Instance) -> int:
 
 def wait_ready(instance: Instance, timeout: float = 60.0) -> float:
     started = time.monotonic()
+    if instance.external_emulator_url and not is_up(instance):
+        raise StoreCtlError(
+            f"no AWS emulator answers {instance.endpoint_url}{HEALTH_PATH} (STORE_EMULATOR_URL)",
+            "start your LocalStack first (localstack/docker-compose.yml), or unset STORE_EMULATOR_URL "
+            "to run the bundled emulator",
+        )
     while time.monotonic() - started < timeout:
         if is_up(instance):
             return time.monotonic() - started
@@ -95,6 +117,8 @@ def wait_ready(instance: Instance, timeout: float = 60.0) -> float:
 
 
 def stop(instance: Instance) -> bool:
+    if instance.external_emulator_url:
+        return False  # not ours to stop
     stopped = stop_session(_pid_file(instance), grace_seconds=10)
     shutil.rmtree(instance.emulator_dir / "tmp", ignore_errors=True)
     return stopped

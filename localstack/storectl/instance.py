@@ -28,6 +28,7 @@ class Instance:
     cassandra_port: int
     cassandra_storage_port: int
     stack_name: str
+    docs_port: int = 8000
     # Comma-separated hosts of an external cluster; when set, no local node is run.
     external_cassandra_hosts: str | None = None
     # Monitoring: the metrics bridge, Prometheus, Alertmanager, Cassandra's JMX exporter.
@@ -35,10 +36,19 @@ class Instance:
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
     jmx_exporter_port: int = 9404
+    # An AWS emulator already running (a LocalStack, say); when set, none is started.
+    external_emulator_url: str | None = None
+    # Cassandra as the deployed functions reach it, when not as storectl does
+    # (LocalStack in Docker runs them in containers: `cassandra`, not 127.0.0.1).
+    functions_cassandra_hosts: str | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.emulator_port}"
+        return (self.external_emulator_url or f"http://127.0.0.1:{self.emulator_port}").rstrip("/")
+
+    @property
+    def docs_url(self) -> str:
+        return f"http://127.0.0.1:{self.docs_port}/"
 
     @property
     def cassandra_hosts(self) -> str:
@@ -71,6 +81,8 @@ class Instance:
     @property
     def bridge_url(self) -> str:
         return f"http://127.0.0.1:{self.bridge_port}"
+    def docs_dir(self) -> Path:
+        return self.state_dir / "docs"
 
 
 def dev_instance() -> Instance:
@@ -81,11 +93,14 @@ def dev_instance() -> Instance:
         cassandra_port=int(os.environ.get("CASSANDRA_PORT", "9042")),
         cassandra_storage_port=int(os.environ.get("CASSANDRA_STORAGE_PORT", "7000")),
         stack_name=os.environ.get("STORE_STACK_NAME", "product-store"),
+        docs_port=int(os.environ.get("STORE_DOCS_PORT", "8000")),
         external_cassandra_hosts=os.environ.get("CASSANDRA_HOSTS") or None,
         bridge_port=int(os.environ.get("STORE_BRIDGE_PORT", "9101")),
         prometheus_port=int(os.environ.get("STORE_PROMETHEUS_PORT", "9090")),
         alertmanager_port=int(os.environ.get("STORE_ALERTMANAGER_PORT", "9093")),
         jmx_exporter_port=int(os.environ.get("STORE_JMX_EXPORTER_PORT", "9404")),
+        external_emulator_url=os.environ.get("STORE_EMULATOR_URL") or None,
+        functions_cassandra_hosts=os.environ.get("STORE_FUNCTIONS_CASSANDRA_HOSTS") or None,
     )
 
 
@@ -101,5 +116,9 @@ def test_instance(state_dir: Path) -> Instance:
         prometheus_port=int(os.environ.get("STORE_TEST_PROMETHEUS_PORT", "9190")),
         alertmanager_port=int(os.environ.get("STORE_TEST_ALERTMANAGER_PORT", "9193")),
         jmx_exporter_port=int(os.environ.get("STORE_TEST_JMX_EXPORTER_PORT", "9504")),
+        docs_port=int(os.environ.get("STORE_TEST_DOCS_PORT", "8099")),
         # Always a node of its own: the suite stops it to test the 503 path.
+        # The emulator may be one already running (the suite then skips what
+        # reads the bundled emulator's own views).
+        external_emulator_url=os.environ.get("STORE_TEST_EMULATOR_URL") or None,
     )

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storectl import cassandra, deploy, emulator, monitoring
+from storectl import cassandra, deploy, docs, emulator, monitoring, openapi
 from storectl.instance import Instance
 
 Report = Callable[[str], None]
@@ -40,7 +40,9 @@ def up(
     timings["monitoring_start"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    report("building functions and the store layer (sam build)")
+    report("building functions and the store layer (sam build) and the docs site (mkdocs)")
+    openapi.write()  # the API description, which both builds read
+    docs_build = docs.start_build(instance)
     built = deploy.build(instance)
     timings["build"] = time.monotonic() - mark
 
@@ -75,13 +77,21 @@ def up(
     mark = time.monotonic()
     monitoring.wait_ready(instance)
     timings["monitoring_wait"] = time.monotonic() - mark
+    docs.finish_build(docs_build)
+    timings["docs_built"] = time.monotonic() - started
+    docs.serve(instance)
+    report(f"docs site served on {instance.docs_url}")
     timings["total"] = time.monotonic() - started
     return UpResult(outputs=outputs, api_url=api_url, timings=timings)
 
 
 def down(instance: Instance) -> list[str]:
-    """Stop monitoring, the emulator (with every Lambda worker) and the local Cassandra node."""
-    stopped = monitoring.stop(instance)
+    """Stop the docs server, monitoring, the emulator (with every Lambda worker) and
+    the local Cassandra node; an emulator or cluster the user runs is left alone."""
+    stopped = []
+    if docs.stop(instance):
+        stopped.append("docs")
+    stopped += monitoring.stop(instance)
     if emulator.stop(instance):
         stopped.append("emulator")
     if not instance.external_cassandra_hosts and cassandra.stop(instance):

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storectl import cli, stack
+from storectl.instance import dev_instance
 
 
 def test_up_prints_the_url_and_the_demo_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,3 +21,5 @@ def test_up_prints_the_url_and_the_demo_accounts(monkeypatch: pytest.MonkeyPatch
     assert "http://127.0.0.1:4566/_aws/execute-api/x/v1" in result.output
     assert "swagger_user / password123   (user)" in result.output
     assert "swagger_admin / admin123   (admin)" in result.output
+    assert "http://127.0.0.1:4566/_aws/execute-api/x/v1/api/docs" in result.output
+    assert f"Docs site:     {dev_instance().docs_url}" in result.output

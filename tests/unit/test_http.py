@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -44,7 +45,12 @@ def boom() -> None:
     raise RuntimeError("secret internals")
 
 
-client = TestClient(http.create_app("test", "/t", [router]), raise_server_exceptions=False)
+@router.get("/items/{item_id}")
+def read_item(item_id: str) -> dict[str, str]:
+    return {"id": item_id}
+
+
+client = TestClient(http.create_app("test", "/t", [http.docs_router(), router]), raise_server_exceptions=False)
 
 
 def test_validation_error_names_the_field() -> None:
@@ -150,13 +156,10 @@ def test_docs_use_packaged_assets_and_relative_urls() -> None:
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert len(script.content) > 100_000
+    # Swagger UI 4 refuses OpenAPI 3.1 ("Unable to render this definition"); FastAPI writes 3.1.
+    assert re.search(rb'PACKAGE_VERSION:"5\.', script.content)
     assert client.get("/t/docs/assets/../../etc/passwd").status_code == 404
     assert client.get("/t/docs/assets/index.html").status_code == 404
-
-
-@router.get("/items/{item_id}")
-def read_item(item_id: str) -> dict[str, str]:
-    return {"id": item_id}
 
 
 def _request_metrics(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
@@ -178,3 +181,38 @@ def test_request_metric_carries_route_template_method_and_status_class(capsys: p
     assert second["status_class"] == "5xx"
     assert third["route"] == "unmatched"
     assert third["status_class"] == "4xx"
+    # The page's document is the whole API's, as built into the layer.
+    document = client.get("/t/openapi.json")
+    assert document.status_code == 200
+    assert document.json()["info"]["title"] == "Product Store API"
+
+
+def test_error_answers_are_derived_from_the_route_in_the_one_shape() -> None:
+    operations = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    create = operations["/t/items"]["post"]["responses"]
+    assert set(create) == {"201", "413", "422", "503"}
+    for status in ("413", "422", "503"):
+        assert create[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    assert set(operations["/t/conflict"]["get"]["responses"]) == {"200", "503"}
+    schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["ErrorBody"]["required"] == ["error"]
+
+
+def test_405_names_every_method_the_path_serves() -> None:
+    response = client.delete("/t/items")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "POST"
+    app = http.create_app("test", "/t", [router, _more_items_router()])
+    assert TestClient(app).patch("/t/items").headers["allow"] == "GET, POST"
+
+
+def _more_items_router() -> APIRouter:
+    more = APIRouter()
+
+    @more.get("/items")
+    def list_items() -> list[Item]:
+        return []
+
+    return more

@@ -1,7 +1,8 @@
-"""The `catalog` function: FastAPI routes under `/api`, served through API Gateway."""
+"""The `catalog` function: FastAPI routes under `/api`, served through API Gateway; also the
+whole API's Swagger UI (`/api/docs`) and OpenAPI document (`/api/openapi.json`)."""
 
 from catalog_api.routes import categories, products
-from store.http import create_app, lambda_handler
+from store.http import create_app, docs_router, lambda_handler
 
-app = create_app(service="catalog", prefix="/api", routers=[products.router, categories.router])
+app = create_app(service="catalog", prefix="/api", routers=[docs_router(), products.router, categories.router])
 handler = lambda_handler(app)

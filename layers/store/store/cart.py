@@ -23,6 +23,7 @@ from store.db import Database
 from store.errors import Conflict, NotFound
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.retry import backoff
+from store.wire import JsonInteger
 
 MAX_LINE_QUANTITY = 1000
 # A cart's (and so an order's) size: the order's logged batch (the order row and
@@ -33,7 +34,7 @@ MAX_CART_LINES = 30
 MAX_ORDER_UNITS = 5000
 RECENT_VIEWS = 20
 CARTS_SHARD = "all"
-LineQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
+LineQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY), JsonInteger]
 
 # The seeds' histogram buckets, documented with the EMF metrics (EMF has no buckets).
 CART_VALUE_BUCKETS = (10, 50, 100, 200, 500, 1000)

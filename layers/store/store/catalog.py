@@ -19,14 +19,16 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from store.clock import utc_now
 from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
+from store.money import Amount
 from store.observability import counted
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.retry import backoff
+from store.wire import JsonInteger
 
 ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
 MOVEMENT_TTL_SECONDS = 30 * 24 * 3600
@@ -35,18 +37,14 @@ SortField = Literal["price", "name"]
 SortOrder = Literal["asc", "desc"]
 
 # Two decimals always, so "19.9" is stored and shown as "19.90" (never a float).
-Money = Annotated[
-    Decimal,
-    Field(ge=Decimal("0.01"), max_digits=12, decimal_places=2),
-    AfterValidator(lambda value: value.quantize(Decimal("0.01"))),
-]
+Money = Annotated[Decimal, Amount("0.01", integer_digits=10)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^*]+$")
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Manufacturer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Quantity = Annotated[int, Field(ge=0, le=1_000_000_000)]
+Quantity = Annotated[int, Field(ge=0, le=1_000_000_000), JsonInteger]
 
 
 class ProductCreate(BaseModel):
@@ -76,10 +74,19 @@ class ProductUpdate(BaseModel):
 class StockChange(BaseModel):
     """Either set the stock to a value or adjust it by a (signed) delta."""
 
-    model_config = ConfigDict(extra="forbid")
+    # "Exactly one of", said in the schema too (a null counts as absent).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["set"], "properties": {"set": {"type": "integer"}, "adjust": {"type": "null"}}},
+                {"required": ["adjust"], "properties": {"adjust": {"type": "integer"}, "set": {"type": "null"}}},
+            ]
+        },
+    )
 
     set: Quantity | None = None
-    adjust: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)] | None = None
+    adjust: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000), JsonInteger] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> StockChange:

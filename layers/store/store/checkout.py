@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from cassandra import WriteTimeout, WriteType
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from store.cart import CART_ITEMS_BUCKETS, CART_VALUE_BUCKETS, MAX_CART_LINES, MAX_ORDER_UNITS, CartLine
 from store.catalog import ProductPublic
@@ -39,6 +39,7 @@ from store.clock import Clock, to_ms, utc_now
 from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import BadRequest, Conflict, NotFound, Unprocessable
 from store.events import DomainEvent
+from store.money import Amount
 from store.observability import MetricUnit, count, logger, observe
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
@@ -54,7 +55,7 @@ class CheckoutCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    expected_total: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    expected_total: Annotated[Decimal, Amount("0", integer_digits=12)] | None = None
 
 
 def _shortage(line: CartLine, product: ProductPublic | None) -> dict[str, Any]:

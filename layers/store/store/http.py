@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,16 +15,18 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import iter_route_contexts
 from mangum import Mangum
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics, observe
+from store.openapi import TITLE, document_errors, stored_document
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -73,13 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("validation_error", f"invalid input: {fields}", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(error.detail)),
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
-        )
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(app, request)}
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code, headers=headers)
 
     @app.exception_handler(CassandraUnavailable)
     async def _db_down(_: Request, error: CassandraUnavailable) -> JSONResponse:
@@ -94,6 +95,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method the path serves: Starlette's 405 names only the first route
+    that matched the path (GET /products, not also POST /products)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 class HealthPublic(BaseModel):
@@ -184,30 +195,39 @@ def startup_settings() -> Settings:
 _SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 
 
-def docs_router(title: str) -> APIRouter:
-    """Swagger UI from the packaged swagger-ui-bundle (our machines are offline, so
-    no CDN). Every URL in the page is relative, because the API is reached under
+def docs_router() -> APIRouter:
+    """The one Swagger UI of the whole API (the catalog function serves it at
+    `/api/docs`) over the merged document (`/api/openapi.json`), from the
+    Swagger UI packaged in fastapi-swagger (our machines are offline, so no CDN). Every URL
+    in the page and the document is relative, because the API is reached under
     a prefix the app cannot know (the stage on AWS, `/_aws/execute-api/...` on
     the emulator)."""
     router = APIRouter(include_in_schema=False)
-    assets = Path(swagger_ui_path)
+    # Swagger UI 5 (OpenAPI 3.1, which FastAPI writes), as packaged by fastapi-swagger.
+    assets = resources.files("fastapi_swagger") / "resources"
 
     @router.get("/docs")
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="openapi.json",
-            title=title,
+            title=TITLE,
             swagger_js_url="docs/assets/swagger-ui-bundle.js",
             swagger_css_url="docs/assets/swagger-ui.css",
             swagger_favicon_url="data:,",
             oauth2_redirect_url=None,
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         )
 
     @router.get("/docs/assets/{name}")
     def docs_asset(name: str) -> FileResponse:
         if name not in _SWAGGER_ASSETS:
             raise StarletteHTTPException(status_code=404, detail=f"no docs asset {name!r}")
-        return FileResponse(assets / name, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+        with resources.as_file(assets / name) as path:
+            return FileResponse(path, media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+
+    @router.get("/openapi.json")
+    def openapi_document() -> Response:
+        return Response(stored_document(), media_type="application/json")
 
     return router
 
@@ -217,12 +237,20 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     settings = startup_settings()
     app = FastAPI(
         title=f"Product Store: {service}",
-        openapi_url=f"{prefix}/openapi.json",
-        docs_url=None,  # served by docs_router: local assets, relative URLs
+        # One document and one Swagger UI for the whole API: docs_router.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
+
+    def openapi() -> dict[str, Any]:
+        # Read by `storectl openapi`, which merges the four functions' documents.
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.include_router(docs_router(app.title), prefix=prefix)
     app.include_router(health_router(service), prefix=prefix)
     for router in routers or []:
         app.include_router(router, prefix=prefix)

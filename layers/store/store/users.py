@@ -26,7 +26,9 @@ from store.throttle import LoginThrottle
 
 Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Spaces spelled out: `\s` means different characters to Python, Rust (pydantic)
+# and the JavaScript regexes of the schema's readers.
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+\.[^@ \t\n\r\f\v]+$")]
 FullName = Annotated[str, Field(min_length=1, max_length=100)]
 Phone = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^\+?[0-9][0-9 ()-]*$")]
 
@@ -56,11 +58,19 @@ class TokenCreate(_Body):
 class ProfileUpdate(_Body):
     """PUT /me: only the fields sent are changed; null clears an optional one."""
 
+    # A new password needs the current one: said in the schema too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["password"], "properties": {"password": {"type": "string"}}},
+            "then": {"required": ["current_password"], "properties": {"current_password": {"type": "string"}}},
+        }
+    )
+
     full_name: FullName | None = None
     email: Email | None = None
     phone: Phone | None = None
     password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=128, validate_default=True)
+    current_password: str | None = Field(default=None, min_length=1, max_length=128, validate_default=True)
 
     @field_validator("current_password")
     @classmethod

@@ -12,6 +12,7 @@ from store.auth import CurrentUser
 from store.cart import CartItemCreate, CartItemUpdate, CartPublic
 from store.checkout import CheckoutCreate, checkout_once
 from store.observability import count
+from store.openapi import errors
 from store.orders import OrderPublic
 
 router = APIRouter(prefix="/cart", tags=["cart"])
@@ -28,14 +29,14 @@ def clear_cart(user: CurrentUser, carts: CartsDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/items", response_model=CartPublic, status_code=201)
+@router.post("/items", response_model=CartPublic, status_code=201, responses=errors(404, 409))
 def add_item(user: CurrentUser, carts: CartsDep, item: CartItemCreate) -> CartPublic:
     cart = carts.add(user.id, item)
     count("items_added_to_cart_total", value=item.quantity)
     return cart
 
 
-@router.put("/items/{item_id}", response_model=CartPublic)
+@router.put("/items/{item_id}", response_model=CartPublic, responses=errors(409))
 def update_item(user: CurrentUser, carts: CartsDep, item_id: UUID, change: CartItemUpdate) -> CartPublic:
     return carts.update(user.id, item_id, change)
 
@@ -46,7 +47,7 @@ def remove_item(user: CurrentUser, carts: CartsDep, item_id: UUID) -> CartPublic
     return carts.remove(user.id, item_id)
 
 
-@router.post("/checkout", response_model=OrderPublic, status_code=201)
+@router.post("/checkout", response_model=OrderPublic, status_code=201, responses=errors(400, 409))
 def checkout(  # noqa: PLR0917 - FastAPI passes the dependencies by name
     user: CurrentUser,
     service: CheckoutDep,

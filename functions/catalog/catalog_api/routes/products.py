@@ -24,6 +24,7 @@ from store.catalog import (
 )
 from store.errors import BadRequest
 from store.observability import count
+from store.openapi import errors
 from store.paging import MAX_CURSOR_LENGTH
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -81,7 +82,7 @@ def list_products(user: CurrentUser, products: ProductsDep, query: Annotated[Lis
     )
 
 
-@router.get("/{product_id}", response_model=ProductPublic)
+@router.get("/{product_id:uuid}", response_model=ProductPublic)
 def get_product(_: CurrentUser, products: ProductsDep, product_id: UUID) -> ProductPublic:
     product = products.require(product_id)
     count("product_views_total", category=product.category)
@@ -99,17 +100,17 @@ def import_products(_: AdminUser, products: ProductsDep, body: BulkImportCreate)
     return BulkImportPublic(created=len(created), ids=[product.id for product in created])
 
 
-@router.put("/{product_id}", response_model=ProductPublic)
+@router.put("/{product_id:uuid}", response_model=ProductPublic)
 def update_product(_: AdminUser, products: ProductsDep, product_id: UUID, change: ProductUpdate) -> ProductPublic:
     return products.update(product_id, change)
 
 
-@router.delete("/{product_id}", status_code=204)
+@router.delete("/{product_id:uuid}", status_code=204)
 def delete_product(_: AdminUser, products: ProductsDep, product_id: UUID) -> Response:
     products.delete(product_id)
     return Response(status_code=204)
 
 
-@router.patch("/{product_id}/stock", response_model=StockPublic)
+@router.patch("/{product_id:uuid}/stock", response_model=StockPublic, responses=errors(409))
 def change_stock(_: AdminUser, products: ProductsDep, product_id: UUID, change: StockChange) -> StockPublic:
     return StockPublic(id=product_id, quantity=products.change_stock(product_id, change))

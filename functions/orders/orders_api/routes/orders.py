@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orders_api.dependencies import OrderActionsDep, OrdersDep
 from store.auth import AdminUser, CurrentUser
+from store.openapi import errors
 from store.orders import (
     MAX_LIMIT,
     STATUSES,
@@ -60,7 +61,7 @@ def get_order(user: CurrentUser, actions: OrderActionsDep, order_id: UUID) -> Or
     return actions.visible(order_id, user_id=user.id, is_admin=user.is_admin)
 
 
-@router.put("/{order_id}/cancel", response_model=OrderPublic)
+@router.put("/{order_id}/cancel", response_model=OrderPublic, responses=errors(409))
 def cancel_order(
     user: CurrentUser, actions: OrderActionsDep, order_id: UUID, body: Annotated[CancelUpdate | None, Body()] = None
 ) -> OrderPublic:
@@ -68,7 +69,7 @@ def cancel_order(
     return actions.cancel(order_id, user_id=user.id, is_admin=user.is_admin, reason=reason)
 
 
-@router.put("/{order_id}/status", response_model=OrderPublic)
+@router.put("/{order_id}/status", response_model=OrderPublic, responses=errors(409))
 def change_status(_: AdminUser, actions: OrderActionsDep, order_id: UUID, update: OrderStatusUpdate) -> OrderPublic:
     return actions.set_status(order_id, update)
 

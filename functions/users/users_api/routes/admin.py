@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from store.auth import AdminUser
+from store.openapi import errors
 from store.paging import MAX_CURSOR_LENGTH, Page
 from store.users import AdminUserUpdate, UserPublic, admin_update, delete_user, get_user, list_users
 from users_api.dependencies import UsersDep
@@ -32,11 +33,11 @@ def read(user_id: UUID, admin: AdminUser, users: UsersDep) -> UserPublic:
     return get_user(users, user_id).public()
 
 
-@router.put("/{user_id}", response_model=UserPublic)
+@router.put("/{user_id}", response_model=UserPublic, responses=errors(400, 409))
 def update(user_id: UUID, data: AdminUserUpdate, admin: AdminUser, users: UsersDep) -> UserPublic:
     return admin_update(users, admin.user, user_id, data).public()
 
 
-@router.delete("/{user_id}", status_code=204)
+@router.delete("/{user_id}", status_code=204, responses=errors(409))
 def delete(user_id: UUID, admin: AdminUser, users: UsersDep) -> None:
     delete_user(users, admin.user, user_id)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from store.auth import CurrentUser, RevokedTokensDep
 from store.errors import UnsupportedMediaType
+from store.openapi import errors
 from store.security import issue_token
 from store.users import TokenCreate, TokenPublic, UserCreate, UserPublic, authenticate, register
 from users_api.dependencies import LoginThrottleDep, SettingsDep, UsersDep
@@ -44,7 +45,7 @@ _LOGIN_BODY: dict[str, Any] = {
 }
 
 
-@router.post("/register", status_code=201, response_model=UserPublic)
+@router.post("/register", status_code=201, response_model=UserPublic, responses=errors(409))
 def register_user(data: UserCreate, users: UsersDep) -> UserPublic:
     return register(users, data).public()
 
@@ -75,7 +76,7 @@ async def login_credentials(request: Request) -> TokenCreate:
         raise _invalid(error.errors(include_url=False, include_input=False)) from error
 
 
-@router.post("/login", response_model=TokenPublic, openapi_extra=_LOGIN_BODY)
+@router.post("/login", response_model=TokenPublic, openapi_extra=_LOGIN_BODY, responses=errors(401, 415, 429))
 def login(
     credentials: Annotated[TokenCreate, Depends(login_credentials)],
     request: Request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from store.auth import CurrentUser
+from store.openapi import errors
 from store.profile import ProfilePublic, build_profile
 from store.users import ProfileUpdate, UserPublic, update_profile
 from users_api.dependencies import ProfileSourcesDep, UsersDep
@@ -17,7 +18,7 @@ def read_me(principal: CurrentUser) -> UserPublic:
     return principal.user.public()
 
 
-@router.put("", response_model=UserPublic)
+@router.put("", response_model=UserPublic, responses=errors(400))
 def update_me(data: ProfileUpdate, principal: CurrentUser, users: UsersDep) -> UserPublic:
     """Only the fields sent change; a new `password` needs `current_password`."""
     return update_profile(users, principal.user, data).public()

@@ -1,0 +1,18 @@
+"""Request fields that accept exactly what their JSON schema says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BeforeValidator
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer is any whole number (3 and 3.0), never true or "3";
+    # pydantic's lax int would take true and "3", its strict int would refuse 3.0.
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("an integer is expected")
+    return value
+
+
+JsonInteger = BeforeValidator(_json_integer)
