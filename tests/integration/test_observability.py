@@ -30,7 +30,7 @@ from storectl import cassandra, monitoring, seed
 from storectl.processes import read_pid
 from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboards"
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "dashboards"
 ROUTE = "/api/products/{product_id}"
 
 
