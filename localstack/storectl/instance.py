@@ -81,6 +81,8 @@ class Instance:
     @property
     def bridge_url(self) -> str:
         return f"http://127.0.0.1:{self.bridge_port}"
+
+    @property
     def docs_dir(self) -> Path:
         return self.state_dir / "docs"
 
