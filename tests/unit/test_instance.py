@@ -65,6 +65,9 @@ _SERVICES = {
     "AWS::SecretsManager::Secret": {"secretsmanager"},
     "AWS::Events::Rule": {"events"},
     "AWS::Logs::LogGroup": {"logs"},
+    # Created only on AWS (condition OnAws), but the template names them.
+    "AWS::CloudWatch::Alarm": {"cloudwatch"},
+    "AWS::CloudWatch::Dashboard": {"cloudwatch"},
 }
 
 
