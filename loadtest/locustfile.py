@@ -65,7 +65,7 @@ class Shopper(HttpUser):
                 self.token = r.json()["access_token"]
         with self.call("GET", "/api/categories", "browse: categories") as r:
             if r.status_code == 200:
-                self.categories = [item["name"] for item in r.json() if item.get("product_count")]
+                self.categories = [item["name"] for item in r.json()["items"] if item.get("product_count")]
 
     @contextmanager
     def call(self, method: str, path: str, name: str, **kwargs: Any) -> Iterator[ResponseContextManager]:

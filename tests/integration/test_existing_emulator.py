@@ -22,8 +22,8 @@ from support import LocalStack
 STACK = "product-store-existing"
 
 
-def _free_port() -> int:
-    return next(port for port in range(18700, 18800) if port_is_free(port))
+def _free_port(taken: tuple[int, ...] = ()) -> int:
+    return next(port for port in range(18700, 18800) if port not in taken and port_is_free(port))
 
 
 @pytest.fixture
@@ -37,8 +37,13 @@ def existing(local_stack: LocalStack) -> Iterator[dict[str, str]]:
         "CASSANDRA_PORT": str(local_stack.instance.cassandra_port),
         "STORE_STACK_NAME": STACK,
         "STORE_STATE_DIR": state,
-        "STORE_DOCS_PORT": str(_free_port()),
+        # Its own docs server and monitoring, on free ports; no workers warmed.
+        "STORE_WARM_WORKERS": "0",
     }
+    ports: tuple[int, ...] = ()
+    for name in ("STORE_DOCS_PORT", "STORE_BRIDGE_PORT", "STORE_PROMETHEUS_PORT", "STORE_ALERTMANAGER_PORT"):
+        ports = (*ports, _free_port(ports))
+        env[name] = str(ports[-1])
     try:
         yield env
     finally:
@@ -67,6 +72,7 @@ def test_up_deploys_to_a_running_emulator_and_down_leaves_it(local_stack: LocalS
 
     down = subprocess.run([_storectl(), "down"], env=existing, capture_output=True, text=True, check=False)
     assert down.returncode == 0, down.stderr
-    assert down.stdout.strip() == "stopped: docs"
+    # What storectl started for it (docs, monitoring); not the emulator, not Cassandra.
+    assert down.stdout.strip() == "stopped: docs, prometheus, alertmanager, bridge"
     # The emulator still serves the test stack.
     assert httpx.get(f"{local_stack.api_url}/api/health", timeout=30).status_code == 200

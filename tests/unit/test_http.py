@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +49,11 @@ def boom() -> None:
 @router.get("/items/{item_id}")
 def read_item(item_id: str) -> dict[str, str]:
     return {"id": item_id}
+
+
+@router.get("/typed/{item_id:uuid}")
+def read_typed(item_id: str) -> dict[str, str]:
+    return {"id": str(item_id)}
 
 
 client = TestClient(http.create_app("test", "/t", [http.docs_router(), router]), raise_server_exceptions=False)
@@ -180,6 +186,10 @@ def test_request_metric_carries_route_template_method_and_status_class(capsys: p
     assert second["route"] == "/t/boom"
     assert second["status_class"] == "5xx"
     assert third["route"] == "unmatched"
+    capsys.readouterr()
+    client.get(f"/t/typed/{uuid.uuid4()}")
+    [typed] = _request_metrics(capsys)
+    assert typed["route"] == "/t/typed/{item_id}"  # without the path convertor
     assert third["status_class"] == "4xx"
     # The page's document is the whole API's, as built into the layer.
     document = client.get("/t/openapi.json")

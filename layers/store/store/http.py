@@ -3,6 +3,7 @@ health route and the Lambda handler (Mangum + Powertools)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -292,12 +293,16 @@ def _record_request(request: Request, status: int, duration_ms: float) -> None:
     )
 
 
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+
 def route_template(request: Request) -> str:
     """The matched route's template (`/api/products/{product_id}`), never the raw
     path, so the metric's dimensions stay bounded; `unmatched` for a 404 of no route."""
     template = getattr(request.scope.get("route"), "path", None)
     if not isinstance(template, str):
         return "unmatched"
+    template = _CONVERTOR.sub(r"{\1}", template)  # `{product_id:uuid}` -> `{product_id}`
     # An included router's route knows its path without the router's prefix:
     # take the prefix from the request path, whose tail matched the template.
     segments = request.url.path.strip("/").split("/")
