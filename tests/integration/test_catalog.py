@@ -199,9 +199,14 @@ def test_bad_products_are_rejected_naming_the_field(
 
 
 def test_non_uuid_and_unknown_ids(api: httpx.Client, user_token: str, admin_token: str) -> None:
+    # Product routes match only a UUID (so PUT /products/bulk is a 405, not a bad id):
+    # anything else names no product.
     response = api.get("/api/products/not-a-uuid", headers=bearer(user_token))
-    assert response.status_code == 422
-    assert "product_id" in _error_fields(response)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    wrong_method = api.put("/api/products/bulk", json={}, headers=bearer(admin_token))
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "POST"
     assert api.get(f"/api/products/{uuid.uuid4()}", headers=bearer(user_token)).status_code == 404
     assert (
         api.put(f"/api/products/{uuid.uuid4()}", json={"price": "2.00"}, headers=bearer(admin_token)).status_code == 404

@@ -28,7 +28,7 @@ from store.money import Amount
 from store.observability import counted
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.retry import backoff
-from store.wire import JsonInteger
+from store.wire import NOT_BLANK, WHITESPACE, JsonInteger
 
 ALL_PRODUCTS = "*"  # the scope that holds every product, for admins' listing
 MOVEMENT_TTL_SECONDS = 30 * 24 * 3600
@@ -38,9 +38,13 @@ SortOrder = Literal["asc", "desc"]
 
 # Two decimals always, so "19.9" is stored and shown as "19.90" (never a float).
 Money = Annotated[Decimal, Amount("0.01", integer_digits=10)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The patterns say in the schema what stripping does: blank is not a name.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 Category = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^*]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=rf"^[^*]*[^*{WHITESPACE}][^*]*$"
+    ),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Manufacturer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]

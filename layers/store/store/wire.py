@@ -16,3 +16,9 @@ def _json_integer(value: Any) -> Any:
 
 
 JsonInteger = BeforeValidator(_json_integer)
+
+# What pydantic's strip_whitespace strips (Unicode White_Space), spelled out:
+# `\s` means other characters to Python, Rust and JavaScript regexes.
+WHITESPACE = r"\x09-\x0d\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A stripped field that must not end up empty: some character that is not whitespace.
+NOT_BLANK = rf"[^{WHITESPACE}]"
