@@ -30,6 +30,7 @@ from metrics_bridge.exposition import Gauges, StateCollector
 from metrics_bridge.sources import (
     CloudWatchLogs,
     OutboxProbe,
+    StackResources,
     execution_gauges,
     queue_gauges,
     stack_resources,
@@ -73,11 +74,17 @@ class Bridge:
         self.outbox = OutboxProbe(options.cassandra_hosts, options.cassandra_port, options.keyspace)
         self.polls = 0
         self.last_poll_seconds = 0.0
+        self.resources: StackResources | None = None
+        self.resources_at = 0.0
 
     def poll(self) -> None:
         started = time.monotonic()
         now = time.time()
-        resources = stack_resources(self.cloudformation, self.options.stack_name)
+        # The stack's resources change only on a deploy: list them every 30 s.
+        if self.resources is None or not self.resources.log_groups or time.monotonic() - self.resources_at > 30:
+            self.resources = stack_resources(self.cloudformation, self.options.stack_name)
+            self.resources_at = time.monotonic()
+        resources = self.resources
         gauges: list[GaugeMetricFamily] = []
         pollers: list[tuple[str, Callable[[], list[GaugeMetricFamily]]]] = [
             ("queues", lambda: queue_gauges(self.sqs, resources.queue_urls, now)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from metrics_bridge import emf
 from metrics_bridge.cursor import GroupCursor, LogEvent, LogReader, Page
 from metrics_bridge.exposition import Gauges, StateCollector
+from metrics_bridge.sources import execution_gauges
 from metrics_bridge.state import MetricState
 
 GROUP = "/aws/lambda/catalog"
@@ -230,3 +232,32 @@ def test_unknown_time_metrics_become_second_histograms(unit: str) -> None:
     family = state.families["thing_seconds"]
     assert family.spec.kind == "histogram"
     assert family.series[()].total == (1000.0 if unit == "Seconds" else 1.0)
+
+
+class FakeSfn:
+    def __init__(self, executions: list[dict[str, object]]) -> None:
+        self.executions = executions
+
+    def get_paginator(self, name: str) -> FakeSfn:
+        assert name == "list_executions"
+        return self
+
+    def paginate(self, **kwargs: object) -> list[dict[str, object]]:
+        return [{"executions": self.executions[:2]}, {"executions": self.executions[2:]}]
+
+
+def test_executions_are_counted_by_status_with_the_oldest_running_age() -> None:
+    started = datetime.fromtimestamp(1_000, UTC)
+    fake = FakeSfn(
+        [
+            {"status": "RUNNING", "startDate": started},
+            {"status": "FAILED", "startDate": started},
+            {"status": "RUNNING", "startDate": datetime.fromtimestamp(1_050, UTC)},
+            {"status": "SUCCEEDED", "startDate": started},
+        ]
+    )
+    by_status, oldest = execution_gauges(fake, ["arn:aws:states:us-east-1:1:stateMachine:lifecycle"], now=1_100.0)
+    counts = {s.labels["status"]: s.value for s in by_status.samples}
+    assert counts == {"RUNNING": 2, "SUCCEEDED": 1, "FAILED": 1, "TIMED_OUT": 0, "ABORTED": 0}
+    assert oldest.samples[0].value == 100.0
+    assert oldest.samples[0].labels == {"state_machine": "lifecycle"}
