@@ -70,6 +70,17 @@ KNOWN: dict[str, Spec] = {
         "histogram", "cart_items_count", "units per order", buckets=(1, 2, 5, 10, 20)
     ),
     "products_per_category": Spec("gauge", "products_per_category", "products in a category when last listed"),
+    "products_total": Spec("gauge", "products_total", "products in the catalog when the categories were last listed"),
+    "cart_abandonment": Spec("gauge", "cart_abandonment", "open carts not changed for a day, at the last sweep"),
+    "consumer_lag_seconds": Spec(
+        "histogram", "consumer_lag_seconds", "time a queue message waited for its consumer", buckets=LATENCY_BUCKETS
+    ),
+    "outbox_processing_seconds": Spec(
+        "histogram",
+        "outbox_processing_seconds",
+        "time from a change to its event's publication",
+        buckets=LATENCY_BUCKETS,
+    ),
 }
 
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from metrics_bridge import dashboards
-from storectl import cassandra, monitoring, seed
+from storectl import cassandra, monitoring
 from storectl.processes import read_pid
 from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user
 
@@ -236,15 +236,20 @@ class AlertClock:
         self.figures.append(f"{title}: {expect} after {first - since:.0f} s")
 
 
-def _slow_imports(api: httpx.Client, admin_token: str, stop: threading.Event) -> None:
-    """A real slow route: bulk imports of 1,000 products (about 1 s each here),
-    in a category of their own so no other test sees them."""
-    category = f"obs-slow-{uuid.uuid4().hex[:8]}"
-    products = [{**p, "category": category} for p in seed.generate_products(1000)]
-    while not stop.is_set():
-        response = api.post("/api/products/bulk", json={"products": products}, headers=bearer(admin_token))
-        assert response.status_code == 201, response.text[:300]
-        stop.wait(2)
+def _slow_database(api: httpx.Client, token: str, cassandra_pid: int, stop: threading.Event) -> None:
+    """A real slow route, whatever the machine's speed: Cassandra is paused
+    (SIGSTOP) for 0.8 s while category listings wait for it, again and again."""
+    with ThreadPoolExecutor(max_workers=2) as readers:
+        while not stop.is_set():
+            os.kill(cassandra_pid, signal.SIGSTOP)
+            try:
+                waiting = [readers.submit(api.get, "/api/categories", headers=bearer(token)) for _ in range(2)]
+                time.sleep(0.8)
+            finally:
+                os.kill(cassandra_pid, signal.SIGCONT)
+            for answer in waiting:
+                assert answer.result().status_code == 200
+            stop.wait(1)
 
 
 @pytest.fixture
@@ -268,7 +273,9 @@ def test_alerts_fire_and_resolve_end_to_end(local_stack: LocalStack, api: httpx.
     provoked = time.time()
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        slow = pool.submit(_slow_imports, api, admin_token, stop)
+        cassandra_pid = read_pid(local_stack.instance.cassandra_dir / "cassandra.pid")
+        assert cassandra_pid is not None
+        slow = pool.submit(_slow_database, api, admin_token, cassandra_pid, stop)
         sqs.send_message(QueueUrl=dlq, MessageBody='{"poison": true}')
         # No such order: the first task fails, Compensate fails too -> FAILED.
         local_stack.client("stepfunctions").start_execution(
@@ -279,7 +286,7 @@ def test_alerts_fire_and_resolve_end_to_end(local_stack: LocalStack, api: httpx.
         try:
             clock.wait("DLQ message", "DeadLetterMessages", "firing", provoked)
             clock.wait("failed execution", "OrderWorkflowFailed", "firing", provoked, status="FAILED")
-            clock.wait("slow route", "HighP99Latency", "firing", provoked, route="/api/products/bulk")
+            clock.wait("slow route", "HighP99Latency", "firing", provoked, route="/api/categories")
         finally:
             stop.set()
             slow.result()
@@ -310,7 +317,7 @@ def test_alerts_fire_and_resolve_end_to_end(local_stack: LocalStack, api: httpx.
     assert _alert_state(local_stack, "ServiceUnavailable", broken, service="catalog") == "firing"
     clock.wait("DLQ message", "DeadLetterMessages", "resolved", cleared)
     clock.wait("failed execution", "OrderWorkflowFailed", "resolved", cleared, status="FAILED")
-    clock.wait("slow route", "HighP99Latency", "resolved", cleared, route="/api/products/bulk")
+    clock.wait("slow route", "HighP99Latency", "resolved", cleared, route="/api/categories")
 
     cassandra.start(local_stack.instance)
     cassandra.wait_ready(local_stack.instance)

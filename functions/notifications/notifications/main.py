@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
-from store.observability import logger, metrics
+from store.observability import consumer_lag, logger, metrics
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
@@ -24,6 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def handle_record(record: SQSRecord) -> None:
+    consumer_lag("notifications", record.attributes.sent_timestamp)
     wiring().notifier.handle(DomainEvent.model_validate_json(record.body))
 
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
-from store.observability import logger
+from store.observability import consumer_lag, logger
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
@@ -23,6 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def handle_record(record: SQSRecord) -> None:
+    consumer_lag("order_starter", record.attributes.sent_timestamp)
     event = DomainEvent.model_validate_json(record.body)
     if event.type != "OrderCreated":
         return

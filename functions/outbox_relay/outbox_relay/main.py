@@ -9,13 +9,17 @@ events to SNS `order-events` (what the fast path could not publish).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from store.observability import logger, metrics
+from store.clock import utc_now
+from store.observability import MetricUnit, logger, metrics, observe
 from store.wiring import wiring
+
+# A cart left alone this long counts as abandoned (the seeds' cart_abandonment).
+CART_ABANDONED_AFTER = timedelta(days=1)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,6 +30,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("reservations sweep", extra=reservations)
     work = store.order_completer.sweep()
     logger.info("order work sweep", extra=work)
+    abandoned = store.carts.abandoned(utc_now() - CART_ABANDONED_AFTER)
+    observe("cart_abandonment", MetricUnit.Count, abandoned)
     relay = store.relay
     if relay is None:
         logger.warning("ORDER_EVENTS_TOPIC_ARN is not set; nothing to publish to")

@@ -178,6 +178,11 @@ class CartRepository:
         if not self.lines(user_id):
             self._db.execute("DELETE FROM carts_by_shard WHERE shard = ? AND user_id = ?", (CARTS_SHARD, user_id))
 
+    def abandoned(self, older_than: datetime) -> int:
+        """Open carts not changed since `older_than` (one partition of keys)."""
+        rows = self._db.execute("SELECT updated_at FROM carts_by_shard WHERE shard = ?", (CARTS_SHARD,))
+        return sum(1 for row in rows if row.updated_at is not None and aware(row.updated_at) < older_than)
+
     def clear(self, user_id: UUID) -> None:
         self._db.execute("DELETE FROM cart_items WHERE user_id = ?", (user_id,))
         self._db.execute("DELETE FROM carts_by_shard WHERE shard = ? AND user_id = ?", (CARTS_SHARD, user_id))

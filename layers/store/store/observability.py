@@ -40,6 +40,15 @@ def observe(name: str, unit: MetricUnit, value: float, /, **dimensions: str) -> 
             metric.add_dimension(name=key, value=dimension)
 
 
+def consumer_lag(consumer: str, sent_timestamp_ms: str | int | None) -> None:
+    """How long a queue message waited before its consumer took it
+    (`consumer_lag_seconds`, from SQS's SentTimestamp)."""
+    if sent_timestamp_ms is None:
+        return
+    lag = max(0.0, time.time() - int(sent_timestamp_ms) / 1000)
+    observe("consumer_lag_seconds", MetricUnit.Seconds, lag, consumer=consumer)
+
+
 def timed(name: str, **dimensions: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: observe each call's duration in seconds as `name` (raw value)."""
 

@@ -25,7 +25,7 @@ from cassandra.query import BatchStatement, BatchType
 from store.clock import Clock, aware, to_ms, utc_now
 from store.db import CassandraUnavailable, Database
 from store.events import DomainEvent
-from store.observability import logger
+from store.observability import MetricUnit, logger, observe
 from store.ports import EventOutbox, EventPublisher
 
 BUCKETS = 16
@@ -191,7 +191,10 @@ class OutboxRelay:
             with suppress(CassandraUnavailable):  # if so, the lease simply expires
                 self._outbox.release_lease(event)
             return False
-        self._outbox.mark_sent(event, self._clock())
+        sent = self._clock()
+        self._outbox.mark_sent(event, sent)
+        # From the change that recorded the event to its publication.
+        observe("outbox_processing_seconds", MetricUnit.Seconds, (sent - aware(event.created_at)).total_seconds())
         return True
 
     def sweep(self) -> SweepResult:

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from catalog_api.dependencies import ProductsDep
 from store.auth import CurrentUser
 from store.catalog import CategoryPublic
-from store.observability import count
+from store.observability import MetricUnit, count, observe
 from store.paging import Page
 
 router = APIRouter(prefix="/categories", tags=["categories"])
@@ -19,4 +19,5 @@ def list_categories(_: CurrentUser, products: ProductsDep) -> Page[CategoryPubli
     categories = products.categories()
     for category in categories:
         count("products_per_category", value=category.product_count, category=category.name)
+    observe("products_total", MetricUnit.Count, sum(category.product_count for category in categories))
     return Page(items=categories, next_cursor=None)

@@ -74,7 +74,7 @@ def change_status(_: AdminUser, actions: OrderActionsDep, order_id: UUID, update
     return actions.set_status(order_id, update)
 
 
-@router.delete("/{order_id}", status_code=204)
+@router.delete("/{order_id}", status_code=204, responses=errors(409))
 def delete_order(_: AdminUser, actions: OrderActionsDep, order_id: UUID) -> Response:
     actions.delete(order_id)
     return Response(status_code=204)
