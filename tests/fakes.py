@@ -109,6 +109,19 @@ class Clock:
         return self.now
 
 
+def product(quantity: int = 10, price: str = "2.50", name: str = "Tea") -> ProductPublic:
+    """A product as the catalog answers it, with a fresh id."""
+    return ProductPublic(
+        id=uuid.uuid4(),
+        name=name,
+        category="food",
+        price=Decimal(price),
+        quantity=quantity,
+        description="",
+        manufacturer="",
+    )
+
+
 class FakeProducts:
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
@@ -116,17 +129,9 @@ class FakeProducts:
         self.movements: dict[UUID, dict[str, int]] = {}
 
     def add(self, quantity: int, price: str = "2.50", name: str = "Tea") -> ProductPublic:
-        product = ProductPublic(
-            id=uuid.uuid4(),
-            name=name,
-            category="food",
-            price=Decimal(price),
-            quantity=quantity,
-            description="",
-            manufacturer="",
-        )
-        self.items[product.id] = product
-        return product
+        added = product(quantity, price, name)
+        self.items[added.id] = added
+        return added
 
     def stock(self, product_id: UUID) -> int:
         return self.items[product_id].quantity

@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from cassandra import OperationTimedOut, Unavailable, WriteTimeout, WriteType
 
+from fakes import product as new_product
 from store.cart import CartLine, find_line, price_lines
 from store.catalog import ProductPublic
 from store.checkout import _bucket, new_order, order_created_event, plan_checkout
@@ -32,18 +33,6 @@ from store.outbox import BUCKETS, bucket_of
 from store.paging import encode_cursor
 
 
-def _product(quantity: int = 10, price: str = "2.50", name: str = "Tea") -> ProductPublic:
-    return ProductPublic(
-        id=uuid.uuid4(),
-        name=name,
-        category="food",
-        price=Decimal(price),
-        quantity=quantity,
-        description="",
-        manufacturer="",
-    )
-
-
 def _line(product: ProductPublic, quantity: int) -> CartLine:
     return CartLine(item_id=uuid.uuid4(), product_id=product.id, quantity=quantity)
 
@@ -52,7 +41,7 @@ def _line(product: ProductPublic, quantity: int) -> CartLine:
 
 
 def test_cart_totals_use_current_prices_and_skip_vanished_products() -> None:
-    tea, cake = _product(price="2.50"), _product(price="10.00", name="Cake")
+    tea, cake = new_product(price="2.50"), new_product(price="10.00", name="Cake")
     gone = uuid.uuid4()
     lines = [_line(tea, 3), _line(cake, 1), CartLine(uuid.uuid4(), gone, 2)]
     cart = price_lines(uuid.uuid4(), lines, {tea.id: tea, cake.id: cake})
@@ -67,7 +56,7 @@ def test_an_empty_cart_totals_zero() -> None:
 
 
 def test_a_line_is_found_by_item_id_or_product_id() -> None:
-    tea = _product()
+    tea = new_product()
     line = _line(tea, 1)
     assert find_line([line], line.item_id) == line
     assert find_line([line], tea.id) == line
@@ -82,8 +71,8 @@ def test_checkout_of_an_empty_cart_is_400() -> None:
         plan_checkout([], {})
 
 
-def test_checkout_plan_names_every_short_or_missing_product() -> None:
-    tea, cake = _product(quantity=1, name="Tea"), _product(quantity=5, name="Cake")
+def test_checkout_plan_names_every_short_or_missingnew_product() -> None:
+    tea, cake = new_product(quantity=1, name="Tea"), new_product(quantity=5, name="Cake")
     missing = uuid.uuid4()
     lines = [_line(tea, 2), _line(cake, 5), CartLine(uuid.uuid4(), missing, 1)]
     with pytest.raises(Conflict) as raised:
@@ -94,14 +83,14 @@ def test_checkout_plan_names_every_short_or_missing_product() -> None:
 
 
 def test_checkout_plan_prices_the_lines() -> None:
-    tea, cake = _product(price="2.50"), _product(price="10.00")
+    tea, cake = new_product(price="2.50"), new_product(price="10.00")
     items = plan_checkout([_line(tea, 2), _line(cake, 1)], {tea.id: tea, cake.id: cake})
     assert order_total(items) == Decimal("15.00")
     assert {(item.product_id, item.quantity) for item in items} == {(tea.id, 2), (cake.id, 1)}
 
 
 def test_a_new_order_is_created_with_its_history_and_event() -> None:
-    tea = _product()
+    tea = new_product()
     items = [OrderItem(product_id=tea.id, name=tea.name, price=tea.price, quantity=2)]
     order = new_order(uuid.uuid4(), items, datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
     assert order.status == "CREATED"

@@ -16,6 +16,7 @@ from store.cart import MAX_CART_LINES
 from store.checkout import CheckoutCreate, checkout_once
 from store.db import CassandraUnavailable
 from store.errors import BadRequest, Conflict, Unprocessable
+from store.orders import OrderPublic
 from store.reservations import INTENT_LIFETIME
 
 USER = uuid.uuid4()
@@ -188,23 +189,17 @@ def test_a_cart_past_the_limits_is_400_naming_the_limit(world: World) -> None:
     assert world.intents.rows == {}
 
 
+def _checkout_with_key(world: World, key: str, request: CheckoutCreate) -> OrderPublic:
+    return checkout_once(
+        world.checkout, idempotency_store=world.idempotency, user_id=USER, request=request, idempotency_key=key
+    )
+
+
 def test_a_replay_with_the_same_key_answers_the_first_order(world: World) -> None:
     tea = _cart(world, (5, 2))[0]
-    first = checkout_once(
-        world.checkout,
-        idempotency_store=world.idempotency,
-        user_id=USER,
-        request=CheckoutCreate(),
-        idempotency_key="k1",
-    )
+    first = _checkout_with_key(world, "k1", CheckoutCreate())
     world.carts.put(USER, tea, 1)  # the cart changes; the replay must not order it
-    again = checkout_once(
-        world.checkout,
-        idempotency_store=world.idempotency,
-        user_id=USER,
-        request=CheckoutCreate(),
-        idempotency_key="k1",
-    )
+    again = _checkout_with_key(world, "k1", CheckoutCreate())
     assert again == first
     assert list(world.orders.items) == [first.id]
     assert world.products.stock(tea) == 3
@@ -212,33 +207,17 @@ def test_a_replay_with_the_same_key_answers_the_first_order(world: World) -> Non
 
 def test_the_same_key_with_another_body_is_422(world: World) -> None:
     _cart(world, (5, 2))
-    checkout_once(
-        world.checkout, idempotency_store=world.idempotency, user_id=USER, request=CheckoutCreate(), idempotency_key="k"
-    )
+    _checkout_with_key(world, "k", CheckoutCreate())
     with pytest.raises(Unprocessable):
-        checkout_once(
-            world.checkout,
-            idempotency_store=world.idempotency,
-            user_id=USER,
-            request=CheckoutCreate(expected_total=Decimal("5.00")),
-            idempotency_key="k",
-        )
+        _checkout_with_key(world, "k", CheckoutCreate(expected_total=Decimal("5.00")))
 
 
 def test_a_failed_checkout_frees_its_key_for_a_retry(world: World) -> None:
     tea = _cart(world, (5, 2))[0]
     world.faults.fail("orders.create")
     with pytest.raises(CassandraUnavailable):
-        checkout_once(
-            world.checkout,
-            idempotency_store=world.idempotency,
-            user_id=USER,
-            request=CheckoutCreate(),
-            idempotency_key="k",
-        )
+        _checkout_with_key(world, "k", CheckoutCreate())
     world.faults.clear()
-    order = checkout_once(
-        world.checkout, idempotency_store=world.idempotency, user_id=USER, request=CheckoutCreate(), idempotency_key="k"
-    )
+    order = _checkout_with_key(world, "k", CheckoutCreate())
     assert list(world.orders.items) == [order.id]
     assert world.products.stock(tea) == 3
