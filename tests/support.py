@@ -6,6 +6,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -37,6 +38,22 @@ class LocalStack:
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.api_url, timeout=30)
+
+
+HEALTH_PATHS = ("/api/health", "/cart-api/health", "/order-api/health", "/user-api/health")
+
+
+def wait_until_every_function_serves(api: httpx.Client, *, workers: int = 4, timeout: float = 90.0) -> None:
+    """After Cassandra comes back: every function answers `workers` concurrent
+    health checks (so several warm workers each, not just one), so the tests
+    that follow find a healthy stack."""
+    with ThreadPoolExecutor(workers) as pool:
+        for path in HEALTH_PATHS:
+
+            def serves(path: str = path) -> bool:
+                return set(pool.map(lambda _: api.get(path).status_code, range(workers))) == {200}
+
+            eventually(serves, timeout=timeout, what=f"{path} to serve on {workers} workers")
 
 
 def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, interval: float = 0.5, what: str = "") -> T:

@@ -8,7 +8,16 @@ import uuid
 import httpx
 
 from storectl import cassandra
-from support import LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user, stock_of
+from support import (
+    LocalStack,
+    add_to_cart,
+    bearer,
+    checkout,
+    create_product,
+    new_user,
+    stock_of,
+    wait_until_every_function_serves,
+)
 
 
 def test_checkout_with_cassandra_down_is_503_and_changes_nothing(
@@ -31,14 +40,7 @@ def test_checkout_with_cassandra_down_is_503_and_changes_nothing(
         cassandra.start(local_stack.instance)
         cassandra.wait_ready(local_stack.instance)
 
-    # Every function back (several probes each, to reach more than one warm
-    # worker), so the tests after this one find a healthy stack.
-    for path in ("/api/health", "/cart-api/health", "/order-api/health", "/user-api/health"):
-
-        def recovered(path: str = path) -> bool:
-            return all(api.get(path).status_code == 200 for _ in range(5))
-
-        eventually(recovered, timeout=90, what=f"{path} to recover")
+    wait_until_every_function_serves(api)
     assert stock_of(api, admin_token, product["id"]) == 5
     assert api.get("/order-api/orders", headers=bearer(token)).json()["items"] == []
     cart = api.get("/cart-api/cart", headers=bearer(token)).json()

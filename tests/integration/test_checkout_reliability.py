@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,18 +44,24 @@ def patient_api(local_stack: LocalStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def _buyer(api: httpx.Client) -> str:
-    """A new user's token. Setup, not what is tested: a 503 (a worker still
-    reconnecting after an earlier test restarted Cassandra) is retried."""
+def _setup(call: Callable[[], httpx.Response]) -> httpx.Response:
+    """A setup request, not what is tested: a 503 (Cassandra still warming up
+    after an earlier test restarted it) is retried."""
     for _ in range(10):
-        username = unique_username("buyer")
-        response = api.post("/user-api/register", json={"username": username, "password": "a-good-password"})
-        if response.status_code == 503:
-            time.sleep(1)
-            continue
-        assert response.status_code == 201, response.text
-        return token_for(api, username, "a-good-password")
-    raise AssertionError("registration kept answering 503")
+        response = call()
+        if response.status_code != 503:
+            return response
+        time.sleep(1)
+    raise AssertionError(f"kept answering 503: {response.text}")
+
+
+def _buyer(api: httpx.Client) -> str:
+    """A new user's token."""
+    username = unique_username("buyer")
+    credentials = {"username": username, "password": "a-good-password"}
+    response = _setup(lambda: api.post("/user-api/register", json=credentials))
+    assert response.status_code == 201, response.text
+    return token_for(api, username, "a-good-password")
 
 
 def test_thirty_buyers_ten_in_stock_exactly_ten_orders(patient_api: httpx.Client, admin_token: str) -> None:
@@ -63,12 +69,14 @@ def test_thirty_buyers_ten_in_stock_exactly_ten_orders(patient_api: httpx.Client
     product = create_product(api, admin_token, name="Limited Edition", quantity=STOCK)
     with ThreadPoolExecutor(max_workers=4) as pool:
         tokens = list(pool.map(lambda _: _buyer(api), range(BUYERS)))
-        added = list(pool.map(lambda token: add_to_cart(api, token, product["id"], 1).status_code, tokens))
+        added = list(
+            pool.map(lambda token: _setup(lambda: add_to_cart(api, token, product["id"], 1)).status_code, tokens)
+        )
     assert added == [201] * BUYERS
     # Warm as many cart workers as there will be concurrent requests, so the
     # checkouts below really overlap instead of queueing behind cold starts.
     with ThreadPoolExecutor(max_workers=BUYERS) as pool:
-        assert set(pool.map(lambda _: api.get("/cart-api/health").status_code, range(BUYERS))) == {200}
+        assert set(pool.map(lambda _: _setup(lambda: api.get("/cart-api/health")).status_code, range(BUYERS))) == {200}
 
     # Everyone checks out at once (a barrier releases all threads together),
     # while another thread keeps reading the stock.

@@ -2,7 +2,10 @@
 
 A Lambda process serves many invocations, so the cluster connection is made on
 first use and reused. A failed connect is not cached: the next request tries
-again, so a function recovers by itself once Cassandra is back.
+again, so a function recovers by itself once Cassandra is back. A warm worker
+whose driver has marked every node down (Cassandra restarted) would otherwise
+wait for the driver's next reconnection attempt, up to 5 s, answering 503 in
+between: it connects afresh instead, at most once a second.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+RECONNECT_INTERVAL_SECONDS = 1.0  # fresh connects while every node is marked down
+
+
 class CassandraUnavailable(Exception):
     """Cassandra cannot be reached; HTTP handlers answer 503."""
 
@@ -65,18 +71,30 @@ class Database:
         self._cluster: Cluster | None = None
         self._session: Session | None = None
         self._prepared: dict[str, PreparedStatement] = {}
+        self._connected_at = 0.0
 
     @property
     def keyspace(self) -> str:
         return self._settings.cassandra_keyspace
 
     def session(self) -> Session:
-        if self._session is not None:
-            return self._session
+        session = self._session
+        if session is not None and not self._every_node_down():
+            return session
         with self._lock:
+            if self._session is not None and self._every_node_down() and self._may_reconnect():
+                self._shutdown()
             if self._session is None:
+                self._connected_at = time.monotonic()
                 self._session = self._connect()
-        return self._session
+            return self._session
+
+    def _every_node_down(self) -> bool:
+        hosts = self._cluster.metadata.all_hosts() if self._cluster is not None else []
+        return bool(hosts) and all(host.is_up is False for host in hosts)
+
+    def _may_reconnect(self) -> bool:
+        return time.monotonic() - self._connected_at >= RECONNECT_INTERVAL_SECONDS
 
     def _connect(self) -> Session:
         settings = self._settings
@@ -173,11 +191,15 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            if self._cluster is not None:
-                self._cluster.shutdown()
-            self._cluster = None
-            self._session = None
-            self._prepared.clear()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        # Statements prepared on the old cluster are unknown to a new one.
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = None
+        self._session = None
+        self._prepared.clear()
 
 
 def _describe(statement: PreparedStatement | BatchStatement) -> str:
