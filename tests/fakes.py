@@ -420,15 +420,20 @@ class FakePaymentRecords:
 
     def put(self, record: PaymentRecord) -> None:
         due = self.faults.enter("payments.put")
-        self.items[record.order_id] = record
+        known = self.items.get(record.order_id)
+        times = {**(known.times if known else {}), record.status: record.updated_at}
+        self.items[record.order_id] = replace(record, times=times)
         self.faults.leave(due)
+
+    def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, PaymentRecord]:
+        return {order_id: self.items[order_id] for order_id in order_ids if order_id in self.items}
 
     def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool:
         due = self.faults.enter(f"payments.move_{target.lower()}")
         record = self.items.get(order_id)
         taken = record is not None and record.status == expected
         if taken and record is not None:
-            self.items[order_id] = replace(record, status=target, updated_at=now)
+            self.items[order_id] = replace(record, status=target, updated_at=now, times={**record.times, target: now})
         self.faults.leave(due)
         return taken
 

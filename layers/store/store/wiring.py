@@ -20,6 +20,7 @@ from store.config import Settings, get_settings
 from store.db import Database, get_database
 from store.idempotency import CassandraIdempotencyStore, DeliveryMarks
 from store.notifications import NotificationInbox, Notifier
+from store.order_payments import OrderPayments
 from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
@@ -103,8 +104,16 @@ class Wiring:
         return [*([aws.SesEmail(sender)] if sender else []), aws.SnsSms()]
 
     @cached_property
+    def payment_records(self) -> PaymentRepository:
+        return PaymentRepository(self.database)
+
+    @cached_property
     def payments(self) -> PaymentLedger:
-        return PaymentLedger(PaymentRepository(self.database), SimulatedProvider.from_settings(self.settings))
+        return PaymentLedger(self.payment_records, SimulatedProvider.from_settings(self.settings))
+
+    @cached_property
+    def order_payments(self) -> OrderPayments:
+        return OrderPayments(self.payment_records)
 
     # -- services
 
