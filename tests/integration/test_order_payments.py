@@ -31,11 +31,14 @@ def test_an_authorized_payment_then_refunded_on_cancel(api: httpx.Client, admin_
     _, token = new_user(api)
     order = _order(api, admin_token, token, "7.25")
     authorized = _payment_in(api, token, order["id"], "AUTHORIZED")
-    assert authorized["amount"] == "7.25" and authorized["refunded_amount"] == "0.00"
-    assert authorized["authorized_at"] is not None and authorized["refunded_at"] is None
+    assert authorized["amount"] == "7.25"
+    assert authorized["refunded_amount"] == "0.00"
+    assert authorized["authorized_at"] is not None
+    assert authorized["refunded_at"] is None
 
     summary = api.get(f"/order-api/orders/{order['id']}", headers=bearer(token)).json()["payment"]
-    assert summary["status"] == "AUTHORIZED" and summary["amount"] == "7.25"
+    assert summary["status"] == "AUTHORIZED"
+    assert summary["amount"] == "7.25"
     listed = api.get("/order-api/orders", headers=bearer(token)).json()["items"]
     assert [item["payment"]["status"] for item in listed if item["id"] == order["id"]] == ["AUTHORIZED"]
 
@@ -51,10 +54,12 @@ def test_a_declined_payment_shows_its_reason(api: httpx.Client, admin_token: str
     order = _order(api, admin_token, token, "10.13")
     declined = _payment_in(api, token, order["id"], "DECLINED")
     assert declined["reason"] == "card declined by the issuer"
-    assert declined["declined_at"] is not None and declined["authorized_at"] is None
+    assert declined["declined_at"] is not None
+    assert declined["authorized_at"] is None
     # The admin sees it too.
     as_admin = api.get(f"/order-api/orders/{order['id']}/payment", headers=bearer(admin_token))
-    assert as_admin.status_code == 200 and as_admin.json()["status"] == "DECLINED"
+    assert as_admin.status_code == 200
+    assert as_admin.json()["status"] == "DECLINED"
 
 
 def test_another_users_payment_is_a_404_in_the_one_error_shape(api: httpx.Client, admin_token: str) -> None:

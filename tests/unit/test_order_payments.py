@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from fakes import Clock, Faults, FakePaymentRecords
+from fakes import Clock, FakePaymentRecords, Faults
 from store.errors import NotFound
 from store.order_payments import OrderPayments
 from store.orders import OrderItem, OrderPublic
@@ -55,9 +55,12 @@ def test_an_authorized_then_refunded_payment_shows_each_time_and_the_refunded_am
 
     assert payment.status == "REFUNDED"
     assert (payment.amount, payment.refunded_amount) == (Decimal("12.50"), Decimal("12.50"))
-    assert payment.created_at is not None and payment.authorized_at is not None
-    assert payment.refunded_at is not None and payment.refunded_at > payment.authorized_at
-    assert payment.declined_at is None and payment.attempts == 1
+    assert payment.created_at is not None
+    assert payment.authorized_at is not None
+    assert payment.refunded_at is not None
+    assert payment.refunded_at > payment.authorized_at
+    assert payment.declined_at is None
+    assert payment.attempts == 1
 
 
 def test_a_declined_payment_keeps_its_reason_and_refunds_nothing() -> None:
@@ -70,7 +73,8 @@ def test_a_declined_payment_keeps_its_reason_and_refunds_nothing() -> None:
     payment = OrderPayments(records).of(order)
 
     assert (payment.status, payment.reason, payment.refunded_amount) == ("DECLINED", "card declined", Decimal("0.00"))
-    assert payment.declined_at is not None and payment.authorized_at is None
+    assert payment.declined_at is not None
+    assert payment.authorized_at is None
 
 
 def test_no_payment_yet_is_a_404_and_a_null_summary() -> None:
@@ -89,5 +93,6 @@ def test_a_page_of_orders_gets_each_its_own_summary() -> None:
     page = OrderPayments(records).attach_page(Page(items=[paid, unpaid], next_cursor="c"))
 
     assert [order.payment.status if order.payment else None for order in page.items] == ["AUTHORIZED", None]
-    assert page.items[0].payment is not None and page.items[0].payment.amount == Decimal("3.00")
+    assert page.items[0].payment is not None
+    assert page.items[0].payment.amount == Decimal("3.00")
     assert page.next_cursor == "c"
