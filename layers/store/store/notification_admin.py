@@ -13,8 +13,9 @@ from store.errors import BadRequest, NotFound
 from store.notifications import Notification, Notifier, SentNotification
 from store.ports import UserDirectory
 from store.templates import FIELDS, TemplateType
+from store.wire import NOT_BLANK
 
-FieldValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+FieldValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
 
 
 class NotificationSend(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from store.clock import aware, to_ms, utc_now
 from store.db import Database
 from store.errors import BadRequest
+from store.wire import NOT_BLANK
 
 Language = Literal["en", "ru"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -42,7 +43,7 @@ DEFAULTS: dict[tuple[TemplateType, Language], str] = {
     ("AdminMessage", "ru"): "{text}",
 }
 
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
 
 
 class TemplateUpdate(BaseModel):
