@@ -38,7 +38,7 @@ def send_notification(users: UserDirectory, notifier: Notifier, data: Notificati
     if unknown or missing:
         parts = [f"unknown field {name!r}" for name in unknown] + [f"missing field {name!r}" for name in missing]
         raise BadRequest(
-            f"{'; '.join(parts)}: a {data.event_type} notification takes {', '.join(sorted(expected))}",
+            f"{'; '.join(parts)}: an {data.event_type} notification takes {', '.join(sorted(expected))}",
             details=[{"field": "fields", "unknown": unknown, "missing": missing}],
         )
     notification = Notification(

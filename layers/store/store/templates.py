@@ -95,8 +95,9 @@ def check_template(event_type: TemplateType, body: str) -> None:
     if unknown or missing:
         parts = [f"unknown placeholder {{{name}}}" for name in unknown]
         parts += [f"missing placeholder {{{name}}}" for name in missing]
+        expected = ", ".join(f"{{{name}}}" for name in sorted(fields))
         raise BadRequest(
-            f"{'; '.join(parts)}: a {event_type} template uses exactly {', '.join(f'{{{f}}}' for f in sorted(fields))}",
+            f"{'; '.join(parts)}: an {event_type} template uses exactly {expected}",
             details=[{"field": "body", "unknown": unknown, "missing": missing}],
         )
 
