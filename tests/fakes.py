@@ -33,12 +33,13 @@ from store.checkout import Checkout
 from store.db import CassandraUnavailable, outcome_unknown
 from store.errors import Conflict, NotFound
 from store.events import DomainEvent
-from store.notifications import Notifier
+from store.notifications import Notification, Notifier
 from store.order_work import SWEEP_AFTER, OrderCompleter, WorkPointer
 from store.orders import OrderActions, OrderPublic, StatusChange
 from store.outbox import OutboxRelay, PendingEvent, pending_event
 from store.payments import Authorization, PaymentLedger, PaymentRecord, PaymentStatus, SimulatedProvider
 from store.reservations import CheckoutIntent, ReservationSweeper
+from store.templates import DEFAULTS, Language, TemplateType, check_template, render
 from store.users import User
 from store.workflow import LifecycleStarter, OrderWorkflow
 
@@ -420,15 +421,20 @@ class FakePaymentRecords:
 
     def put(self, record: PaymentRecord) -> None:
         due = self.faults.enter("payments.put")
-        self.items[record.order_id] = record
+        known = self.items.get(record.order_id)
+        times = {**(known.times if known else {}), record.status: record.updated_at}
+        self.items[record.order_id] = replace(record, times=times)
         self.faults.leave(due)
+
+    def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, PaymentRecord]:
+        return {order_id: self.items[order_id] for order_id in order_ids if order_id in self.items}
 
     def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool:
         due = self.faults.enter(f"payments.move_{target.lower()}")
         record = self.items.get(order_id)
         taken = record is not None and record.status == expected
         if taken and record is not None:
-            self.items[order_id] = replace(record, status=target, updated_at=now)
+            self.items[order_id] = replace(record, status=target, updated_at=now, times={**record.times, target: now})
         self.faults.leave(due)
         return taken
 
@@ -495,10 +501,38 @@ class FakeInbox:
     def entries(self) -> list[tuple[UUID, UUID, str]]:
         return [(user_id, event_id, message) for (user_id, event_id), message in self.rows.items()]
 
-    def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
+    def add(self, user_id: UUID, event: Notification, message: str) -> None:
         due = self.faults.enter("inbox.add")
         self.rows[(user_id, event.id)] = message  # keyed by the event, like the table
         self.faults.leave(due)
+
+
+class FakeTemplates:
+    """Templates in memory, checked as the store checks them."""
+
+    def __init__(self) -> None:
+        self.changed: dict[tuple[TemplateType, Language], str] = {}
+
+    def put(self, event_type: TemplateType, language: Language, body: str) -> None:
+        check_template(event_type, body)
+        self.changed[(event_type, language)] = body
+
+    def render(self, event_type: TemplateType, language: Language, fields: dict[str, str]) -> str:
+        return render(self.changed.get((event_type, language), DEFAULTS[(event_type, language)]), fields)
+
+
+class FakeDeliveries:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.records: list[dict[str, Any]] = []
+
+    def record(self, **fields: Any) -> None:
+        due = self.faults.enter("deliveries.record")
+        self.records.append(fields)
+        self.faults.leave(due)
+
+    def outcomes(self, notification_id: UUID) -> dict[str, str]:
+        return {r["channel"]: r["outcome"] for r in self.records if r["notification_id"] == notification_id}
 
 
 class FakeUsers:
@@ -506,7 +540,13 @@ class FakeUsers:
         self.faults = faults
         self.items: dict[UUID, User] = {}
 
-    def add(self, email: str | None = None, phone: str | None = None, user_id: UUID | None = None) -> User:
+    def add(
+        self,
+        email: str | None = None,
+        phone: str | None = None,
+        user_id: UUID | None = None,
+        language: Language | None = None,
+    ) -> User:
         user = User(
             id=user_id or uuid.uuid4(),
             username=f"u{uuid.uuid4().hex[:8]}",
@@ -516,6 +556,7 @@ class FakeUsers:
             role="user",
             password_hash="x",
             created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            language=language,
         )
         self.items[user.id] = user
         return user
@@ -620,8 +661,16 @@ class World:
             orders=self.orders, actions=self.actions, payments=self.payments, stats=self.lifetime
         )
         self.starter = LifecycleStarter(self.control, scale=0.02)
+        self.templates = FakeTemplates()
+        self.deliveries = FakeDeliveries(self.faults)
         self.notifier = Notifier(
-            marks=self.marks, inbox=self.inbox, users=self.users, channels=[self.email, self.sms], language="en"
+            marks=self.marks,
+            inbox=self.inbox,
+            users=self.users,
+            channels=[self.email, self.sms],
+            templates=self.templates,
+            deliveries=self.deliveries,
+            language="en",
         )
 
     def todo_left(self) -> dict[UUID, dict[str, str]]:

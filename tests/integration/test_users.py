@@ -8,7 +8,7 @@ import httpx
 
 from support import bearer, login, new_user, register, token_for, unique_username
 
-PUBLIC_FIELDS = {"id", "username", "email", "full_name", "phone", "role", "created_at"}
+PUBLIC_FIELDS = {"id", "username", "email", "full_name", "phone", "language", "role", "created_at"}
 
 
 def test_register_returns_the_public_user_only(api: httpx.Client) -> None:

@@ -72,3 +72,35 @@ def test_a_failing_channel_does_not_stop_the_others(world: World) -> None:
     world.notifier.handle(_event(user.id))
     assert len(world.inbox.entries) == 1
     assert len(world.sms.sent) == 1
+
+
+def test_the_message_is_in_the_users_own_language(world: World) -> None:
+    russian = world.users.add(phone="+15550100", language="ru")
+    english = world.users.add(phone="+15550101")  # no language: the deployment's (en here)
+    world.notifier.handle(_event(russian.id))
+    world.notifier.handle(_event(english.id))
+    assert [message.split(" ")[0] for _, message in world.sms.sent] == ["Ваш", "Your"]
+
+
+def test_a_changed_template_is_used(world: World) -> None:
+    user = world.users.add(language="ru")
+    world.templates.put("OrderStatusChanged", "ru", "Заказ {order_id}: {status}")
+    event = _event(user.id, "DELIVERED")
+    world.notifier.handle(event)
+    assert world.inbox.entries == [(user.id, event.id, f"Заказ {event.order_id}: DELIVERED")]
+
+
+def test_every_channel_tried_is_recorded_with_its_outcome(world: World) -> None:
+    user = world.users.add(email="ann@example.com", phone="+15550100")
+    world.faults.fail("channel.email", error=ConnectionError("ses is down"))
+    event = _event(user.id)
+    world.notifier.handle(event)
+    assert world.deliveries.outcomes(event.id) == {"inbox": "sent", "email": "failed", "sms": "sent"}
+
+
+def test_a_lost_delivery_record_sends_nothing_twice(world: World) -> None:
+    user = world.users.add(phone="+15550100")
+    world.faults.fail("deliveries.record", error=ConnectionError("cassandra blinked"))
+    world.notifier.handle(_event(user.id))
+    assert len(world.sms.sent) == 1
+    assert len(world.inbox.entries) == 1

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from store.cart import CartPublic
+from store.notifications import NotificationPublic
 from store.orders import OrderPublic, StatusChange
 from store.profile import Lifetime, build_profile
 from store.users import UserPublic
@@ -54,6 +55,14 @@ class Sources:
         self._maybe_fail("lifetime")
         return Lifetime(orders={self.purged: Decimal("10.00")}, last_order_date=NOW - timedelta(days=3))
 
+    def notifications(self, user_id: uuid.UUID) -> list[NotificationPublic]:
+        self._maybe_fail("notifications")
+        return [
+            NotificationPublic(
+                event_id=uuid.uuid4(), event_type="OrderCreated", order_id=uuid.uuid4(), message="hi", created_at=NOW
+            )
+        ]
+
 
 def test_everything_available() -> None:
     profile = build_profile(USER, Sources())
@@ -76,6 +85,14 @@ def test_a_failing_source_is_named_and_only_its_figures_are_null() -> None:
 def test_sources_run_in_parallel_and_a_slow_one_times_out() -> None:
     started = time.monotonic()
     build_profile(USER, Sources(slow=0.2))
-    assert time.monotonic() - started < 0.5  # three sources of 0.2 s each, together
+    assert time.monotonic() - started < 0.5  # four sources of 0.2 s each, together
     profile = build_profile(USER, Sources(slow=0.3), timeout=0.1)
-    assert sorted(profile.unavailable) == ["cart", "lifetime", "orders"]
+    assert sorted(profile.unavailable) == ["cart", "lifetime", "notifications", "orders"]
+
+
+def test_recent_notifications_are_a_source_of_their_own() -> None:
+    assert [n.message for n in build_profile(USER, Sources()).notifications or []] == ["hi"]
+    profile = build_profile(USER, Sources(down="notifications"))
+    assert profile.unavailable == ["notifications"]
+    assert profile.notifications is None
+    assert profile.statistics.total_orders == 3  # no figure needs the notifications

@@ -56,7 +56,16 @@ def test_retry_after_is_when_the_oldest_counted_failure_leaves_the_window() -> N
 
 
 def test_user_public_has_no_password_fields() -> None:
-    assert set(UserPublic.model_fields) == {"id", "username", "email", "full_name", "phone", "role", "created_at"}
+    assert set(UserPublic.model_fields) == {
+        "id",
+        "username",
+        "email",
+        "full_name",
+        "phone",
+        "language",
+        "role",
+        "created_at",
+    }
     user = User(uuid.uuid4(), "ann", None, None, None, "user", "$argon2id$secret", datetime.now(UTC))
     assert "argon2" not in user.public().model_dump_json()
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from store.order_payments import OrderPayments
 from store.orders import OrderActions, OrderRepository
 from store.wiring import wiring
 
@@ -19,5 +20,10 @@ def _order_actions() -> OrderActions:
     return wiring().order_actions
 
 
+def _order_payments() -> OrderPayments:
+    return wiring().order_payments
+
+
 OrdersDep = Annotated[OrderRepository, Depends(_orders)]
 OrderActionsDep = Annotated[OrderActions, Depends(_order_actions)]
+OrderPaymentsDep = Annotated[OrderPayments, Depends(_order_payments)]

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from store.config import Settings, get_settings
-from store.notifications import NotificationInbox
+from store.deliveries import NotificationDeliveries
+from store.notifications import NotificationInbox, Notifier
 from store.profile import ProfileSources
+from store.templates import TemplateStore
 from store.throttle import LoginThrottle
 from store.users import UserRepository
 from store.wiring import wiring
@@ -31,8 +33,23 @@ def _profile_sources() -> ProfileSources:
     return wiring().profile_sources
 
 
+def _notifier() -> Notifier:
+    return wiring().notifier
+
+
+def _templates() -> TemplateStore:
+    return wiring().templates
+
+
+def _deliveries() -> NotificationDeliveries:
+    return wiring().deliveries
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 UsersDep = Annotated[UserRepository, Depends(_users)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(_login_throttle)]
 InboxDep = Annotated[NotificationInbox, Depends(_inbox)]
 ProfileSourcesDep = Annotated[ProfileSources, Depends(_profile_sources)]
+NotifierDep = Annotated[Notifier, Depends(_notifier)]
+TemplatesDep = Annotated[TemplateStore, Depends(_templates)]
+DeliveriesDep = Annotated[NotificationDeliveries, Depends(_deliveries)]

@@ -1,14 +1,16 @@
-"""User notifications: message templates (English, Russian) and the per-user
-inbox, newest first, of which the last INBOX_SIZE are kept."""
+"""User notifications: the per-user inbox, newest first, of which the last
+INBOX_SIZE are kept, and the notifier that renders a notification in the
+user's language (templates: store.templates) and sends it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from cassandra.util import datetime_from_uuid1, uuid_from_time
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from store.channels import ADDRESSES, send_all
 from store.clock import aware
@@ -16,36 +18,66 @@ from store.db import Database
 from store.events import DomainEvent
 from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
-from store.ports import Channel, EffectMarks, Inbox, UserDirectory
+from store.ports import Channel, DeliveryLog, EffectMarks, Inbox, TemplateSource, UserDirectory
+from store.templates import DEFAULTS, FIELDS, Language, TemplateType, render
+from store.users import User
 
 INBOX_SIZE = 100
 
-TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "OrderCreated": "Your order {order_id} has been created.",
-        "OrderStatusChanged": "Your order {order_id} changed status to: {status}",
-    },
-    "ru": {
-        "OrderCreated": "Ваш заказ {order_id} создан.",
-        "OrderStatusChanged": "Ваш заказ {order_id} изменил статус на: {status}",
-    },
-}
+
+@dataclass(frozen=True)
+class Notification:
+    """What a user is told: an order event, or an admin's message."""
+
+    id: UUID
+    type: TemplateType
+    user_id: UUID
+    order_id: UUID | None
+    occurred_at: datetime
+    fields: dict[str, str]
+
+    @classmethod
+    def of_event(cls, event: DomainEvent) -> Notification:
+        fields = {"order_id": str(event.order_id), "status": str(event.payload.get("status", ""))}
+        return cls(
+            id=event.id,
+            type=event.type,
+            user_id=event.user_id,
+            order_id=event.order_id,
+            occurred_at=event.occurred_at,
+            fields={name: fields[name] for name in FIELDS[event.type]},
+        )
 
 
 def render_message(event: DomainEvent, language: str = "en") -> str:
-    template = TEMPLATES.get(language, TEMPLATES["en"])[event.type]
-    return template.format(order_id=event.order_id, status=event.payload.get("status", ""))
+    """The event's message with the built-in template (unknown languages: English)."""
+    notification = Notification.of_event(event)
+    chosen: Language = "ru" if language == "ru" else "en"
+    return render(DEFAULTS[(notification.type, chosen)], notification.fields)
 
 
 class NotificationPublic(BaseModel):
     event_id: UUID
     event_type: str
-    order_id: UUID
+    order_id: UUID | None = Field(description="null for a message from an admin")
     message: str
     created_at: datetime
 
 
-def entry_key(event: DomainEvent) -> UUID:
+class SentNotification(BaseModel):
+    """What POST /notifications did: the message, in the user's language, and each channel's outcome."""
+
+    notification_id: UUID
+    user_id: UUID
+    event_type: TemplateType
+    language: Language
+    message: str
+    outcomes: dict[str, str] = Field(
+        description="inbox, email, sms: sent or failed (a channel without address: absent)"
+    )
+
+
+def entry_key(event: DomainEvent | Notification) -> UUID:
     """A time uuid at the event's time whose other bits come from the event id."""
     key: UUID = uuid_from_time(
         event.occurred_at, node=event.id.int & 0xFFFFFFFFFFFF, clock_seq=(event.id.int >> 48) & 0x3FFF
@@ -58,7 +90,7 @@ class NotificationInbox:
         self._db = database
         self._size = size
 
-    def add(self, user_id: UUID, event: DomainEvent, message: str) -> None:
+    def add(self, user_id: UUID, event: Notification, message: str) -> None:
         """One entry per event: its key is made from the event (its time and id),
         so a redelivered event writes the same row again."""
         self._db.execute(
@@ -121,10 +153,12 @@ def _inbox_cursor(cursor: str) -> UUID:
 
 
 class Notifier:
-    """Turns an order event into the user's inbox entry and channel messages.
-    Each effect is idempotent or marked done after it happens, so a redelivered
-    event (after a crash or a failure) does what is left and repeats nothing
-    that was done, save a channel message whose mark was lost."""
+    """Turns a notification (an order event, an admin's message) into the user's
+    inbox entry and channel messages, in the user's language, with a delivery
+    record per channel. Each effect is idempotent or marked done after it
+    happens, so a redelivered event (after a crash or a failure) does what is
+    left and repeats nothing that was done, save a channel message whose mark
+    was lost."""
 
     def __init__(
         self,
@@ -133,27 +167,76 @@ class Notifier:
         inbox: Inbox,
         users: UserDirectory,
         channels: Sequence[Channel],
-        language: str,
+        templates: TemplateSource,
+        deliveries: DeliveryLog,
+        language: Language,
     ) -> None:
         self._marks = marks
         self._inbox = inbox
         self._users = users
         self._channels = channels
+        self._templates = templates
+        self._deliveries = deliveries
         self._language = language
 
     def handle(self, event: DomainEvent) -> None:
-        message = render_message(event, self._language)
+        self.deliver(Notification.of_event(event))
+        logger.info("notification handled", extra={"event_id": str(event.id), "order_id": str(event.order_id)})
+
+    def deliver(self, notification: Notification) -> SentNotification:
+        user = self._users.get(notification.user_id)
+        language = language_of(user, self._language)
+        message = self._templates.render(notification.type, language, notification.fields)
+        outcomes: dict[str, str] = {}
         try:
-            self._inbox.add(event.user_id, event, message)
+            self._inbox.add(notification.user_id, notification, message)
         except Exception:
             count("notifications_sent_total", channel="inbox", outcome="failed")
+            self._record(notification, "inbox", "failed", message)
             raise
         count("notifications_sent_total", channel="inbox", outcome="sent")
-        user = self._users.get(event.user_id)
+        outcomes["inbox"] = "sent"
+        self._record(notification, "inbox", "sent", message)
         if user is None:
-            return
+            return self._sent(notification, language, message, outcomes)
         for channel in self._channels:
-            if ADDRESSES[channel.name](user) and not self._marks.done(channel.name, event.id):
-                send_all([channel], user, message, self._language)  # best effort: a failure is counted
-                self._marks.mark(channel.name, event.id)
-        logger.info("notification handled", extra={"event_id": str(event.id), "order_id": str(event.order_id)})
+            if ADDRESSES[channel.name](user) and not self._marks.done(channel.name, notification.id):
+                # Best effort: a failure is counted and recorded, not raised.
+                outcome = send_all([channel], user, message, language)[channel.name]
+                outcomes[channel.name] = outcome
+                self._record(notification, channel.name, outcome, message)
+                self._marks.mark(channel.name, notification.id)
+        return self._sent(notification, language, message, outcomes)
+
+    def _record(self, notification: Notification, channel: str, outcome: str, message: str) -> None:
+        try:
+            self._deliveries.record(
+                user_id=notification.user_id,
+                notification_id=notification.id,
+                event_type=notification.type,
+                occurred_at=notification.occurred_at,
+                channel=channel,
+                outcome=outcome,
+                message=message,
+            )
+        except Exception as error:
+            # The history is for reading: losing one record must not resend a message.
+            logger.warning("notification delivery not recorded", extra={"channel": channel, "error": repr(error)})
+
+    @staticmethod
+    def _sent(
+        notification: Notification, language: Language, message: str, outcomes: dict[str, str]
+    ) -> SentNotification:
+        return SentNotification(
+            notification_id=notification.id,
+            user_id=notification.user_id,
+            event_type=notification.type,
+            language=language,
+            message=message,
+            outcomes=outcomes,
+        )
+
+
+def language_of(user: User | None, default: Language) -> Language:
+    """The user's own language, else the deployment's."""
+    return user.language if user is not None and user.language is not None else default

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from store.clock import Clock, aware, to_ms, utc_now
 from store.db import CassandraUnavailable, Database, outcome_unknown
@@ -91,6 +91,14 @@ class StatusChange(BaseModel):
     reason: str | None = None
 
 
+class PaymentSummary(BaseModel):
+    """The order's payment in short; the whole of it is GET /orders/{id}/payment."""
+
+    status: Literal["PENDING", "AUTHORIZED", "DECLINED", "REFUNDING", "REFUNDED"]
+    amount: Decimal
+    updated_at: datetime
+
+
 class OrderPublic(BaseModel):
     id: UUID
     user_id: UUID
@@ -100,6 +108,9 @@ class OrderPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     status_history: list[StatusChange]
+    payment: PaymentSummary | None = Field(
+        default=None, description="null until the workflow has asked for the payment"
+    )
 
 
 class OrderStatusUpdate(BaseModel):

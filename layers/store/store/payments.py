@@ -15,10 +15,11 @@ and demos choose the outcome by the price of what they order:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from store.clock import Clock, aware, utc_now
@@ -98,6 +99,8 @@ class PaymentRecord:
     attempts: int
     reason: str | None
     updated_at: datetime
+    # When each status was first reached; the ledger only adds to it.
+    times: dict[str, datetime] = field(default_factory=dict)
 
 
 class PaymentRepository:
@@ -106,43 +109,58 @@ class PaymentRepository:
 
     def get(self, order_id: UUID) -> PaymentRecord | None:
         row = self._db.execute(
-            "SELECT order_id, user_id, amount, status, attempts, reason, updated_at FROM payments WHERE order_id = ?",
+            f"SELECT {_COLUMNS} FROM payments WHERE order_id = ?",
             (order_id,),
         ).one()
-        if row is None:
-            return None
-        return PaymentRecord(
-            order_id=row.order_id,
-            user_id=row.user_id,
-            amount=row.amount,
-            status=row.status,
-            attempts=row.attempts or 0,
-            reason=row.reason,
-            updated_at=aware(row.updated_at),
-        )
+        return _record(row) if row is not None else None
+
+    def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, PaymentRecord]:
+        """The payments of these orders (one query; a page of orders is small)."""
+        if not order_ids:
+            return {}
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM payments WHERE order_id IN ?", (list(order_ids),))
+        return {row.order_id: _record(row) for row in rows}
 
     def put(self, record: PaymentRecord) -> None:
+        # An UPDATE (an upsert) so `times` is added to, not replaced.
         self._db.execute(
-            "INSERT INTO payments (order_id, user_id, amount, status, attempts, reason, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "UPDATE payments SET user_id = ?, amount = ?, status = ?, attempts = ?, reason = ?, updated_at = ?, "
+            "times = times + ? WHERE order_id = ?",
             (
-                record.order_id,
                 record.user_id,
                 record.amount,
                 record.status,
                 record.attempts,
                 record.reason,
                 record.updated_at,
+                {record.status: record.updated_at},
+                record.order_id,
             ),
         )
 
     def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool:
         """Compare-and-set the payment's status; true for exactly one caller."""
         result = self._db.execute(
-            "UPDATE payments SET status = ?, updated_at = ? WHERE order_id = ? IF status = ?",
-            (target, now, order_id, expected),
+            "UPDATE payments SET status = ?, updated_at = ?, times = times + ? WHERE order_id = ? IF status = ?",
+            (target, now, {target: now}, order_id, expected),
         )
         return bool(result.was_applied)
+
+
+_COLUMNS = "order_id, user_id, amount, status, attempts, reason, updated_at, times"
+
+
+def _record(row: Any) -> PaymentRecord:
+    return PaymentRecord(
+        order_id=row.order_id,
+        user_id=row.user_id,
+        amount=row.amount,
+        status=row.status,
+        attempts=row.attempts or 0,
+        reason=row.reason,
+        updated_at=aware(row.updated_at),
+        times={status: aware(at) for status, at in (row.times or {}).items()},
+    )
 
 
 class PaymentLedger:

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     from store.cart import CartLine
     from store.catalog import ProductPublic
     from store.events import DomainEvent
+    from store.notifications import Notification
     from store.order_work import WorkPointer
     from store.orders import OrderPublic, StatusChange
     from store.outbox import PendingEvent
     from store.payments import PaymentRecord, PaymentStatus
     from store.reservations import CheckoutIntent
+    from store.templates import Language, TemplateType
     from store.users import User
 
 
@@ -115,6 +117,12 @@ class PaymentRecords(Protocol):
     def move(self, order_id: UUID, expected: PaymentStatus, target: PaymentStatus, now: datetime) -> bool: ...
 
 
+class PaymentReader(Protocol):
+    def get(self, order_id: UUID) -> PaymentRecord | None: ...
+
+    def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, PaymentRecord]: ...
+
+
 class LifetimeRecords(Protocol):
     def record(self, order: OrderPublic, delivered_at: datetime) -> None: ...
 
@@ -130,7 +138,25 @@ class EffectMarks(Protocol):
 
 
 class Inbox(Protocol):
-    def add(self, user_id: UUID, event: DomainEvent, message: str) -> None: ...
+    def add(self, user_id: UUID, event: Notification, message: str) -> None: ...
+
+
+class TemplateSource(Protocol):
+    def render(self, event_type: TemplateType, language: Language, fields: dict[str, str]) -> str: ...
+
+
+class DeliveryLog(Protocol):
+    def record(
+        self,
+        *,
+        user_id: UUID,
+        notification_id: UUID,
+        event_type: str,
+        occurred_at: datetime,
+        channel: str,
+        outcome: str,
+        message: str,
+    ) -> None: ...
 
 
 class UserDirectory(Protocol):

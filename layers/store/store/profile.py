@@ -1,5 +1,5 @@
-"""The user profile: the user, their cart, their orders and statistics,
-gathered from independent sources in parallel. A source that fails or is slow
+"""The user profile: the user, their cart, their orders, statistics and recent
+notifications, gathered from independent sources in parallel. A source that fails or is slow
 (over `timeout`) is left out and named in `unavailable`, and the statistics
 that need it are null: the rest of the profile is still answered."""
 
@@ -13,17 +13,20 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from store.cart import CartPublic, CartRepository
+from store.notifications import NotificationInbox, NotificationPublic
 from store.observability import count, logger, timed
+from store.order_payments import OrderPayments
 from store.orders import OrderPublic, OrderRepository
 from store.ports import LifetimeRecords
 from store.users import UserPublic
 
-Source = Literal["cart", "orders", "lifetime"]
-SOURCES: tuple[Source, ...] = ("cart", "orders", "lifetime")
+Source = Literal["cart", "orders", "lifetime", "notifications"]
+SOURCES: tuple[Source, ...] = ("cart", "orders", "lifetime", "notifications")
 PROFILE_ORDERS = 100
+PROFILE_NOTIFICATIONS = 10
 DEFAULT_TIMEOUT = 3.0
 
 
@@ -47,6 +50,7 @@ class ProfilePublic(BaseModel):
     cart: CartPublic | None
     orders: list[OrderPublic] | None
     statistics: Statistics
+    notifications: list[NotificationPublic] | None = Field(description=f"the newest {PROFILE_NOTIFICATIONS}")
     unavailable: list[Source]
 
 
@@ -57,24 +61,38 @@ class ProfileSources(Protocol):
 
     def lifetime(self, user_id: UUID) -> Lifetime: ...
 
+    def notifications(self, user_id: UUID) -> list[NotificationPublic]: ...
+
 
 class DatabaseSources:
     """The profile's sources, each read from its own tables."""
 
-    def __init__(self, carts: CartRepository, orders: OrderRepository, lifetime: LifetimeRecords) -> None:
+    def __init__(
+        self,
+        carts: CartRepository,
+        orders: OrderRepository,
+        lifetime: LifetimeRecords,
+        inbox: NotificationInbox,
+        payments: OrderPayments,
+    ) -> None:
         self._carts = carts
         self._orders = orders
         self._lifetime = lifetime
+        self._inbox = inbox
+        self._payments = payments
 
     def cart(self, user_id: UUID) -> CartPublic:
         return self._carts.show(user_id)
 
     def orders(self, user_id: UUID) -> list[OrderPublic]:
-        return self._orders.list_for_user(user_id, limit=PROFILE_ORDERS).items
+        return self._payments.attach_all(self._orders.list_for_user(user_id, limit=PROFILE_ORDERS).items)
 
     def lifetime(self, user_id: UUID) -> Lifetime:
         totals, last = self._lifetime.of(user_id)
         return Lifetime(orders=totals, last_order_date=last)
+
+    def notifications(self, user_id: UUID) -> list[NotificationPublic]:
+        return self._inbox.page(user_id, PROFILE_NOTIFICATIONS).items
 
 
 # Threads for the sources: shared by the requests of one process.
@@ -87,6 +105,7 @@ def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DE
         "cart": _POOL.submit(sources.cart, user.id),
         "orders": _POOL.submit(sources.orders, user.id),
         "lifetime": _POOL.submit(sources.lifetime, user.id),
+        "notifications": _POOL.submit(sources.notifications, user.id),
     }
     deadline = time.monotonic() + timeout
     results: dict[Source, Any] = {}
@@ -110,6 +129,7 @@ def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DE
         cart=cart,
         orders=orders,
         statistics=statistics(cart, orders, lifetime),
+        notifications=results.get("notifications"),
         unavailable=unavailable,
     )
 

@@ -22,6 +22,7 @@ from store.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauth
 from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.security import Role, hash_password, verify_password
+from store.templates import Language
 from store.throttle import LoginThrottle
 
 Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -47,6 +48,7 @@ class UserCreate(_Body):
     email: Email | None = None
     full_name: FullName | None = None
     phone: Phone | None = None
+    language: Language | None = Field(default=None, description="of the notifications; null: the store's default")
 
 
 class TokenCreate(_Body):
@@ -69,6 +71,7 @@ class ProfileUpdate(_Body):
     full_name: FullName | None = None
     email: Email | None = None
     phone: Phone | None = None
+    language: Language | None = None
     password: Password | None = None
     current_password: str | None = Field(default=None, min_length=1, max_length=128, validate_default=True)
 
@@ -84,6 +87,7 @@ class AdminUserUpdate(_Body):
     full_name: FullName | None = None
     email: Email | None = None
     phone: Phone | None = None
+    language: Language | None = None
     role: Role | None = None
 
 
@@ -93,6 +97,7 @@ class UserPublic(BaseModel):
     email: str | None
     full_name: str | None
     phone: str | None
+    language: Language | None = Field(default=None, description="of the notifications; null: the store's default")
     role: Role
     created_at: datetime
 
@@ -113,6 +118,7 @@ class User:
     role: Role
     password_hash: str
     created_at: datetime
+    language: Language | None = None
 
     def public(self) -> UserPublic:
         return UserPublic(
@@ -121,6 +127,7 @@ class User:
             email=self.email,
             full_name=self.full_name,
             phone=self.phone,
+            language=self.language,
             role=self.role,
             created_at=self.created_at,
         )
@@ -137,6 +144,7 @@ class User:
             role=row.role,
             password_hash=row.password_hash,
             created_at=aware(created_at),
+            language=row.language,
         )
 
 
@@ -145,9 +153,9 @@ def username_key(username: str) -> str:
     return username.lower()
 
 
-_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at"
+_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at, language"
 # Columns an update may set; names are spliced into CQL, so only from this list.
-_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash")
+_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash", "language")
 
 
 class UserRepository:
@@ -170,7 +178,7 @@ class UserRepository:
 
     def insert(self, user: User) -> None:
         self._db.execute(
-            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
             (
                 user.id,
                 user.username,
@@ -180,6 +188,7 @@ class UserRepository:
                 user.role,
                 user.password_hash,
                 user.created_at,
+                user.language,
                 user.created_at,
             ),
         )
@@ -232,6 +241,7 @@ def create_user(repository: UserRepository, data: UserCreate, role: Role = "user
         # Hashed before claiming the name, so the claim-to-insert window stays short.
         password_hash=hash_password(data.password),
         created_at=now,
+        language=data.language,
     )
     if not repository.claim_username(user.username, user.id):
         raise Conflict("this username is already taken", details=[{"field": "username"}])
@@ -288,7 +298,7 @@ def authenticate(
 
 def update_profile(repository: UserRepository, user: User, data: ProfileUpdate) -> User:
     changes: dict[str, Any] = {
-        field: getattr(data, field) for field in data.model_fields_set & {"full_name", "email", "phone"}
+        field: getattr(data, field) for field in data.model_fields_set & {"full_name", "email", "phone", "language"}
     }
     if data.password is not None:
         if not verify_password(user.password_hash, data.current_password or ""):

@@ -18,8 +18,10 @@ from store.catalog import ProductRepository
 from store.checkout import Checkout
 from store.config import Settings, get_settings
 from store.db import Database, get_database
+from store.deliveries import NotificationDeliveries
 from store.idempotency import CassandraIdempotencyStore, DeliveryMarks
 from store.notifications import NotificationInbox, Notifier
+from store.order_payments import OrderPayments
 from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
@@ -27,6 +29,7 @@ from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
 from store.ports import Channel
 from store.profile import DatabaseSources
 from store.reservations import CheckoutIntents, ReservationSweeper
+from store.templates import TemplateStore
 from store.throttle import LoginThrottle
 from store.users import UserRepository
 from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
@@ -103,8 +106,16 @@ class Wiring:
         return [*([aws.SesEmail(sender)] if sender else []), aws.SnsSms()]
 
     @cached_property
+    def payment_records(self) -> PaymentRepository:
+        return PaymentRepository(self.database)
+
+    @cached_property
     def payments(self) -> PaymentLedger:
-        return PaymentLedger(PaymentRepository(self.database), SimulatedProvider.from_settings(self.settings))
+        return PaymentLedger(self.payment_records, SimulatedProvider.from_settings(self.settings))
+
+    @cached_property
+    def order_payments(self) -> OrderPayments:
+        return OrderPayments(self.payment_records)
 
     # -- services
 
@@ -162,12 +173,22 @@ class Wiring:
             inbox=self.inbox,
             users=self.users,
             channels=self.channels,
+            templates=self.templates,
+            deliveries=self.deliveries,
             language=self.settings.notifications_language,
         )
 
     @cached_property
+    def templates(self) -> TemplateStore:
+        return TemplateStore(self.database)
+
+    @cached_property
+    def deliveries(self) -> NotificationDeliveries:
+        return NotificationDeliveries(self.database)
+
+    @cached_property
     def profile_sources(self) -> DatabaseSources:
-        return DatabaseSources(self.carts, self.orders, self.lifetime_stats)
+        return DatabaseSources(self.carts, self.orders, self.lifetime_stats, self.inbox, self.order_payments)
 
 
 @cache

@@ -8,9 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orders_api.dependencies import OrderActionsDep, OrdersDep
+from orders_api.dependencies import OrderActionsDep, OrderPaymentsDep, OrdersDep
 from store.auth import AdminUser, CurrentUser
 from store.openapi import errors
+from store.order_payments import PaymentPublic
 from store.orders import (
     MAX_LIMIT,
     STATUSES,
@@ -46,32 +47,50 @@ def statuses(_: CurrentUser) -> StatusListPublic:
 
 
 @router.get("", response_model=Page[OrderPublic])
-def list_orders(user: CurrentUser, orders: OrdersDep, query: Annotated[ListQuery, Query()]) -> Page[OrderPublic]:
+def list_orders(
+    user: CurrentUser, orders: OrdersDep, payments: OrderPaymentsDep, query: Annotated[ListQuery, Query()]
+) -> Page[OrderPublic]:
     """Newest first. Users see their own orders (`user_id` is ignored for them);
     admins see everyone's, or one user's with `user_id`."""
     cursor = Cursor.decode(query.cursor) if query.cursor else None
     if user.is_admin and query.user_id is None:
-        return orders.list_all(limit=query.limit, cursor=cursor, status=query.status)
+        return payments.attach_page(orders.list_all(limit=query.limit, cursor=cursor, status=query.status))
     owner = query.user_id if user.is_admin and query.user_id else user.id
-    return orders.list_for_user(owner, limit=query.limit, cursor=cursor, status=query.status)
+    return payments.attach_page(orders.list_for_user(owner, limit=query.limit, cursor=cursor, status=query.status))
 
 
 @router.get("/{order_id}", response_model=OrderPublic)
-def get_order(user: CurrentUser, actions: OrderActionsDep, order_id: UUID) -> OrderPublic:
-    return actions.visible(order_id, user_id=user.id, is_admin=user.is_admin)
+def get_order(user: CurrentUser, actions: OrderActionsDep, payments: OrderPaymentsDep, order_id: UUID) -> OrderPublic:
+    return payments.attach(actions.visible(order_id, user_id=user.id, is_admin=user.is_admin))
+
+
+@router.get("/{order_id}/payment", response_model=PaymentPublic)
+def get_payment(
+    user: CurrentUser, actions: OrderActionsDep, payments: OrderPaymentsDep, order_id: UUID
+) -> PaymentPublic:
+    """The order's payment: status (PENDING, AUTHORIZED, DECLINED, REFUNDING,
+    REFUNDED), amounts and when each status was reached. The owner or an admin;
+    404 for another user's order and until the workflow has asked for payment."""
+    return payments.of(actions.visible(order_id, user_id=user.id, is_admin=user.is_admin))
 
 
 @router.put("/{order_id}/cancel", response_model=OrderPublic, responses=errors(409))
 def cancel_order(
-    user: CurrentUser, actions: OrderActionsDep, order_id: UUID, body: Annotated[CancelUpdate | None, Body()] = None
+    user: CurrentUser,
+    actions: OrderActionsDep,
+    payments: OrderPaymentsDep,
+    order_id: UUID,
+    body: Annotated[CancelUpdate | None, Body()] = None,
 ) -> OrderPublic:
     reason = body.reason if body else None
-    return actions.cancel(order_id, user_id=user.id, is_admin=user.is_admin, reason=reason)
+    return payments.attach(actions.cancel(order_id, user_id=user.id, is_admin=user.is_admin, reason=reason))
 
 
 @router.put("/{order_id}/status", response_model=OrderPublic, responses=errors(409))
-def change_status(_: AdminUser, actions: OrderActionsDep, order_id: UUID, update: OrderStatusUpdate) -> OrderPublic:
-    return actions.set_status(order_id, update)
+def change_status(
+    _: AdminUser, actions: OrderActionsDep, payments: OrderPaymentsDep, order_id: UUID, update: OrderStatusUpdate
+) -> OrderPublic:
+    return payments.attach(actions.set_status(order_id, update))
 
 
 @router.delete("/{order_id}", status_code=204, responses=errors(409))
