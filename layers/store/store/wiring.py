@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import cache, cached_property
 
 from store import aws
+from store.breakers import breaker
 from store.cart import CartRepository, RecentViews
 from store.catalog import ProductRepository
 from store.checkout import Checkout
@@ -25,7 +26,7 @@ from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
 from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
 from store.ports import Channel
-from store.profile import DatabaseSources
+from store.profile import DatabaseSources, GuardedSources
 from store.reservations import CheckoutIntents, ReservationSweeper
 from store.throttle import LoginThrottle
 from store.users import UserRepository
@@ -89,7 +90,9 @@ class Wiring:
     def relay(self) -> OutboxRelay | None:
         """None when no topic is configured: events then stay pending in the outbox."""
         topic = self.settings.order_events_topic_arn
-        return OutboxRelay(self.outbox, aws.SnsEventPublisher(topic)) if topic else None
+        if not topic:
+            return None
+        return OutboxRelay(self.outbox, aws.SnsEventPublisher(topic), breaker=breaker("outbox_publish", self.settings))
 
     @cached_property
     def workflow_control(self) -> aws.StepFunctionsControl | None:
@@ -166,8 +169,8 @@ class Wiring:
         )
 
     @cached_property
-    def profile_sources(self) -> DatabaseSources:
-        return DatabaseSources(self.carts, self.orders, self.lifetime_stats)
+    def profile_sources(self) -> GuardedSources:
+        return GuardedSources(DatabaseSources(self.carts, self.orders, self.lifetime_stats))
 
 
 @cache
