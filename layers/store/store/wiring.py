@@ -25,6 +25,7 @@ from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
 from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
+from store.popular import PopularProducts, ProductSales
 from store.ports import Channel
 from store.profile import DatabaseSources, GuardedSources
 from store.reservations import CheckoutIntents, ReservationSweeper
@@ -63,6 +64,15 @@ class Wiring:
     @cached_property
     def orders(self) -> OrderRepository:
         return OrderRepository(self.database, self.outbox, self.checkout_intents)
+
+    @cached_property
+    def sales(self) -> ProductSales:
+        return ProductSales(self.database)
+
+    @cached_property
+    def popular(self) -> PopularProducts:
+        """Its cache lives as long as the process (one function worker)."""
+        return PopularProducts(self.sales, self.products)
 
     @cached_property
     def users(self) -> UserRepository:
@@ -120,6 +130,7 @@ class Wiring:
             intents=self.checkout_intents,
             relay=self.relay,
             intent_lifetime=timedelta(seconds=self.settings.checkout_intent_seconds),
+            sales=self.sales,
         )
 
     @cached_property
