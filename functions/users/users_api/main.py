@@ -1,9 +1,11 @@
 """The `users` function: FastAPI routes under `/user-api`, served through API Gateway."""
 
 from store.http import create_app, lambda_handler
-from users_api.routes import admin, auth, me, notifications
+from users_api.routes import admin, audit, auth, me, notifications
 
 app = create_app(
-    service="users", prefix="/user-api", routers=[auth.router, me.router, notifications.router, admin.router]
+    service="users",
+    prefix="/user-api",
+    routers=[auth.router, me.router, notifications.router, admin.router, audit.router],
 )
 handler = lambda_handler(app)

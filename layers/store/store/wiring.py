@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import cache, cached_property
 
 from store import aws
+from store.audit import AuditLog
 from store.breakers import breaker
 from store.cart import CartRepository, RecentViews
 from store.catalog import ProductRepository
@@ -64,6 +65,10 @@ class Wiring:
     @cached_property
     def orders(self) -> OrderRepository:
         return OrderRepository(self.database, self.outbox, self.checkout_intents)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.database)
 
     @cached_property
     def sales(self) -> ProductSales:
