@@ -7,10 +7,10 @@ import pytest
 
 from store import __version__
 
+SERVICES = [("/api", "catalog"), ("/cart-api", "cart"), ("/order-api", "orders"), ("/user-api", "users")]
 
-@pytest.mark.parametrize(
-    ("prefix", "service"), [("/api", "catalog"), ("/cart-api", "cart"), ("/order-api", "orders"), ("/user-api", "users")]
-)
+
+@pytest.mark.parametrize(("prefix", "service"), SERVICES)
 def test_each_service_says_what_it_is_and_where_its_docs_and_health_are(
     api: httpx.Client, prefix: str, service: str
 ) -> None:
