@@ -252,13 +252,22 @@ def register(repository: UserRepository, data: UserCreate) -> User:
     return user
 
 
-def ensure_user(repository: UserRepository, username: str, password: str, role: Role) -> bool:
+def ensure_user(
+    repository: UserRepository,
+    username: str,
+    password: str,
+    role: Role,
+    *,
+    full_name: str | None = None,
+    phone: str | None = None,
+) -> bool:
     """Create the account unless the name exists (bootstrap admin, demo accounts).
     An existing account is left as it is. True when it was created."""
     if repository.get_by_username(username) is not None:
         return False
     try:
-        create_user(repository, UserCreate(username=username, password=password), role=role)
+        data = UserCreate(username=username, password=password, full_name=full_name, phone=phone)
+        create_user(repository, data, role=role)
     except Conflict:
         return False  # created concurrently: also fine
     return True
