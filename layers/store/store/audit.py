@@ -25,10 +25,11 @@ from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
 from cassandra.util import uuid_from_time
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from store.clock import Clock, aware, to_ms, utc_now
 from store.db import Database
+from store.errors import BadRequest
 from store.observability import logger
 from store.paging import MAX_CURSOR_LENGTH, Page, decode_cursor, encode_cursor, invalid_cursor
 
@@ -89,26 +90,45 @@ class AuditEntry(BaseModel):
     details: dict[str, Any]
 
 
+def _iso_datetime(value: object) -> object:
+    """Only ISO 8601 text: pydantic would also take a number as a Unix time
+    (`until=0.5`), which the API description does not promise."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as error:
+            raise ValueError("must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z") from error
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     actor: Annotated[str | None, Field(min_length=1, max_length=100, description="the admin's username")] = None
     action: Action | None = None
-    since: Annotated[datetime | None, Field(description="from (inclusive); default: 30 days before `until`")] = None
-    until: Annotated[datetime | None, Field(description="to (inclusive); default: now")] = None
+    since: Annotated[IsoDatetime | None, Field(description="from (inclusive); default: 30 days before `until`")] = None
+    until: Annotated[IsoDatetime | None, Field(description="to (inclusive); default: now")] = None
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
     cursor: Annotated[
         str | None, Field(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
     ] = None
 
-    @model_validator(mode="after")
-    def _range(self) -> AuditQuery:
-        if self.since is not None and self.until is not None:
-            if aware(self.since) > aware(self.until):
-                raise ValueError("since must not be after until")
-            if aware(self.until) - aware(self.since) > MAX_RANGE:
-                raise ValueError(f"the time range is at most {MAX_RANGE.days} days")
-        return self
+
+def _time_range(query: AuditQuery, now: datetime) -> tuple[datetime, datetime]:
+    """The range asked for, or 400: each bound alone is valid, together they may not be."""
+    until = aware(query.until) if query.until is not None else now
+    try:
+        since = aware(query.since) if query.since is not None else until - DEFAULT_RANGE
+    except OverflowError:
+        since = datetime.min.replace(tzinfo=UTC)
+    if since > until:
+        raise BadRequest("since must not be after until", details={"parameter": "since"})
+    if until - since > MAX_RANGE:
+        raise BadRequest(f"the time range is at most {MAX_RANGE.days} days", details={"parameter": "since"})
+    return since, until
 
 
 class AuditPage(Page[AuditEntry]):
@@ -171,8 +191,7 @@ class AuditLog:
             )
 
     def page(self, query: AuditQuery) -> AuditPage:
-        until = aware(query.until) if query.until is not None else self._clock()
-        since = aware(query.since) if query.since is not None else until - DEFAULT_RANGE
+        since, until = _time_range(query, self._clock())
         # The query as asked: a cursor belongs to it. Defaults (relative to now) travel in the cursor.
         filters = [query.actor, query.action, *(_ms(value) if value else None for value in (query.since, query.until))]
         after: tuple[datetime, UUID] | None = None

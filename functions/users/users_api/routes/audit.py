@@ -18,7 +18,8 @@ router = APIRouter(prefix="/audit", tags=["admin"])
 def read_audit(_: AdminUser, audit: AuditDep, query: Annotated[AuditQuery, Query()]) -> AuditPage:
     """Product creations, updates, deletions and stock changes, role changes and
     user deletions, newest first; filter by `actor` (username), `action` and
-    time range (`since`, `until`: ISO 8601, default the last 30 days, at most
-    366). A page reads at most 5000 records: with a narrow filter it may hold
-    fewer than `limit` entries and still have a `next_cursor`."""
+    time range (`since`, `until`: ISO 8601, default the last 30 days; 400 when
+    `since` is after `until` or the range is over 366 days). A page reads at
+    most 5000 records: with a narrow filter it may hold fewer than `limit`
+    entries and still have a `next_cursor`."""
     return audit.page(query)
