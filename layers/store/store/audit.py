@@ -18,6 +18,7 @@ that matches little may hold fewer than `limit` entries and still have a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
@@ -136,6 +137,9 @@ class AuditPage(Page[AuditEntry]):
     until: datetime
 
 
+# Reads one day's rows in [since, until], newest first, at most `limit`.
+DayReader = Callable[[date, datetime, datetime, int], Iterable[Any]]
+
 _COLUMNS = "at, id, actor_id, actor, action, target_type, target_id, details"
 
 
@@ -191,57 +195,68 @@ class AuditLog:
             )
 
     def page(self, query: AuditQuery) -> AuditPage:
-        since, until = _time_range(query, self._clock())
-        # The query as asked: a cursor belongs to it. Defaults (relative to now) travel in the cursor.
-        filters = [query.actor, query.action, *(_ms(value) if value else None for value in (query.since, query.until))]
-        after: tuple[datetime, UUID] | None = None
-        if query.cursor is not None:
-            fields = decode_cursor(query.cursor)
-            if fields.get("f") != filters:
-                raise invalid_cursor()
-            try:
-                after = (_from_ms(fields["a"]), UUID(str(fields["i"])))
-                since, until = _from_ms(fields["s"]), _from_ms(fields["u"])
-            except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
-                raise invalid_cursor() from error
-        start = after[0] if after is not None else until
-        items: list[AuditEntry] = []
-        scanned = 0
-        last: tuple[datetime, UUID] | None = None
-        # Rows of the cursor's millisecond up to and including the cursor's own were shown already.
-        passed = after is None
-        day = start.astimezone(UTC).date()
-        while day >= since.astimezone(UTC).date() and len(items) <= query.limit and scanned < SCAN_LIMIT:
-            for row in self._day(day, since, start, SCAN_LIMIT - scanned):
-                at = aware(row.at)
-                if not passed and after is not None:
-                    if at >= after[0]:
-                        passed = row.id == after[1]
-                        continue
-                    passed = True
-                scanned += 1
-                last = (at, row.id)
-                if query.actor in (None, row.actor) and query.action in (None, row.action):
-                    items.append(_entry(row))
-                if len(items) > query.limit or scanned >= SCAN_LIMIT:
-                    break
-            day -= timedelta(days=1)
-        more = len(items) > query.limit
-        items = items[: query.limit]
-        next_cursor = None
-        if more:
-            last = (items[-1].at, items[-1].id)
-        if last is not None and (more or scanned >= SCAN_LIMIT):
-            next_cursor = encode_cursor(
-                {"a": _ms(last[0]), "i": str(last[1]), "f": filters, "s": _ms(since), "u": _ms(until)}
-            )
-        return AuditPage(items=items, next_cursor=next_cursor, since=since, until=until)
+        return audit_page(query, self._clock(), self._day)
 
     def _day(self, day: date, since: datetime, until: datetime, limit: int) -> Any:
         return self._db.execute(
             f"SELECT {_COLUMNS} FROM audit_log WHERE day = ? AND at >= ? AND at <= ? LIMIT ?",
             (day, since, until, limit),
         )
+
+
+def audit_page(query: AuditQuery, now: datetime, read_day: DayReader) -> AuditPage:
+    """One page of the log: the days of the range newest first, filtered as read."""
+    since, until = _time_range(query, now)
+    # The query as asked: a cursor belongs to it. Defaults (relative to now) travel in the cursor.
+    filters = [query.actor, query.action, *(_ms(value) if value else None for value in (query.since, query.until))]
+    after: tuple[datetime, UUID] | None = None
+    if query.cursor is not None:
+        fields = decode_cursor(query.cursor)
+        if fields.get("f") != filters:
+            raise invalid_cursor()
+        try:
+            after = (_from_ms(fields["a"]), UUID(str(fields["i"])))
+            since, until = _from_ms(fields["s"]), _from_ms(fields["u"])
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
+            raise invalid_cursor() from error
+    start = after[0] if after is not None else until
+    items: list[AuditEntry] = []
+    scanned = 0
+    last: tuple[datetime, UUID] | None = None
+    # Rows of the cursor's millisecond up to and including the cursor's own were shown already.
+    passed = after is None
+    day = start.astimezone(UTC).date()
+    while day >= since.astimezone(UTC).date() and len(items) <= query.limit and scanned < SCAN_LIMIT:
+        for row in read_day(day, since, start, SCAN_LIMIT - scanned):
+            at = aware(row.at)
+            # Every row read counts, skipped or not: a day's read is cut at the rows left,
+            # and a day cut short must be continued by cursor, not left for the day before.
+            scanned += 1
+            if not passed and after is not None:
+                if at >= after[0]:
+                    passed = row.id == after[1]
+                    continue
+                passed = True
+            last = (at, row.id)
+            if query.actor in (None, row.actor) and query.action in (None, row.action):
+                items.append(_entry(row))
+            if len(items) > query.limit:
+                break
+        if scanned >= SCAN_LIMIT:
+            break
+        if day == date.min:
+            break
+        day -= timedelta(days=1)
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    next_cursor = None
+    if more:
+        last = (items[-1].at, items[-1].id)
+    if last is not None and (more or scanned >= SCAN_LIMIT):
+        next_cursor = encode_cursor(
+            {"a": _ms(last[0]), "i": str(last[1]), "f": filters, "s": _ms(since), "u": _ms(until)}
+        )
+    return AuditPage(items=items, next_cursor=next_cursor, since=since, until=until)
 
 
 def _entry(row: Any) -> AuditEntry:
