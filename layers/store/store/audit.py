@@ -204,6 +204,17 @@ class AuditLog:
         )
 
 
+def _resume(cursor: str, filters: list[Any]) -> tuple[tuple[datetime, UUID], datetime, datetime]:
+    """Where the cursor's page ended, and its range; 400 for another query's cursor."""
+    fields = decode_cursor(cursor)
+    if fields.get("f") != filters:
+        raise invalid_cursor()
+    try:
+        return (_from_ms(fields["a"]), UUID(str(fields["i"]))), _from_ms(fields["s"]), _from_ms(fields["u"])
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
+        raise invalid_cursor() from error
+
+
 def audit_page(query: AuditQuery, now: datetime, read_day: DayReader) -> AuditPage:
     """One page of the log: the days of the range newest first, filtered as read."""
     since, until = _time_range(query, now)
@@ -211,14 +222,7 @@ def audit_page(query: AuditQuery, now: datetime, read_day: DayReader) -> AuditPa
     filters = [query.actor, query.action, *(_ms(value) if value else None for value in (query.since, query.until))]
     after: tuple[datetime, UUID] | None = None
     if query.cursor is not None:
-        fields = decode_cursor(query.cursor)
-        if fields.get("f") != filters:
-            raise invalid_cursor()
-        try:
-            after = (_from_ms(fields["a"]), UUID(str(fields["i"])))
-            since, until = _from_ms(fields["s"]), _from_ms(fields["u"])
-        except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
-            raise invalid_cursor() from error
+        after, since, until = _resume(query.cursor, filters)
     start = after[0] if after is not None else until
     items: list[AuditEntry] = []
     scanned = 0
