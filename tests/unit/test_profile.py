@@ -149,3 +149,22 @@ def test_each_transition_is_logged_and_measured(
 
 def _fail() -> None:
     raise ConnectionError("down")
+
+
+def test_only_outages_open_a_breaker() -> None:
+    reset_breakers()
+    settings = Settings(breaker_fail_max=2, breaker_reset_seconds=60)
+    guarded = breaker_for("unit_outages", settings, outages=(ConnectionError,))
+
+    def bug() -> None:
+        raise ValueError("one bad record")
+
+    for _ in range(5):
+        with pytest.raises(ValueError, match="bad record"):
+            guarded.call(bug)
+    assert guarded.current_state == "closed"
+    for _ in range(2):
+        with pytest.raises((ConnectionError, pybreaker.CircuitBreakerError)):
+            guarded.call(_fail)
+    assert guarded.current_state == "open"
+    reset_breakers()

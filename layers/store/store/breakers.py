@@ -50,8 +50,12 @@ _BREAKERS: dict[str, pybreaker.CircuitBreaker] = {}
 _LOCK = threading.Lock()
 
 
-def breaker(name: str, settings: Settings | None = None) -> pybreaker.CircuitBreaker:
-    """The process's breaker called `name` (created on first use, with the settings' thresholds)."""
+def breaker(
+    name: str, settings: Settings | None = None, *, outages: tuple[type[BaseException], ...] = (Exception,)
+) -> pybreaker.CircuitBreaker:
+    """The process's breaker called `name` (created on first use, with the settings'
+    thresholds). Only errors of the `outages` types count as failures; others
+    (a bug, one bad record) pass through without opening it for every caller."""
     with _LOCK:
         found = _BREAKERS.get(name)
         if found is None:
@@ -59,6 +63,7 @@ def breaker(name: str, settings: Settings | None = None) -> pybreaker.CircuitBre
             found = _BREAKERS[name] = pybreaker.CircuitBreaker(
                 fail_max=settings.breaker_fail_max,
                 reset_timeout=settings.breaker_reset_seconds,
+                exclude=[lambda error: not isinstance(error, outages)],
                 listeners=[_Transitions()],
                 name=name,
             )

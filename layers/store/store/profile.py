@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from store.breakers import CircuitBreakerError, breaker
 from store.cart import CartPublic, CartRepository
+from store.db import CassandraUnavailable
 from store.observability import count, logger, timed
 from store.orders import OrderPublic, OrderRepository
 from store.ports import LifetimeRecords
@@ -80,12 +81,20 @@ class DatabaseSources:
         return Lifetime(orders=totals, last_order_date=last)
 
 
+# What a dead source raises (the database wraps the driver's errors): only these open a breaker.
+SOURCE_OUTAGES: tuple[type[BaseException], ...] = (CassandraUnavailable, ConnectionError, TimeoutError)
+
+
+def _source_breaker(name: str) -> CircuitBreaker:
+    return breaker(name, outages=SOURCE_OUTAGES)
+
+
 class GuardedSources:
     """Each source behind its own circuit breaker (`profile_cart`, `profile_orders`,
     `profile_lifetime`): a dead source is answered as unavailable at once, not
     called (and waited for) on every request."""
 
-    def __init__(self, sources: ProfileSources, breakers: Callable[[str], CircuitBreaker] = breaker) -> None:
+    def __init__(self, sources: ProfileSources, breakers: Callable[[str], CircuitBreaker] = _source_breaker) -> None:
         self._sources = sources
         self._breakers = breakers
 
