@@ -26,7 +26,7 @@ import httpx
 
 from benchkit import LambdaContext, quiet_function_output, report, rest_api_event, throwaway_stack, timed_ms
 from storectl import seed
-from storectl.deploy import DEMO_ACCOUNTS
+from storectl.deploy import demo_admin
 from storectl.emulator import aws_client
 from storectl.instance import PROJECT_ROOT, Instance
 from storectl.processes import port_is_free
@@ -117,8 +117,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with throwaway_stack() as (instance, result):
-        admin = next((name, password) for name, password, role in DEMO_ACCOUNTS if role == "admin")
-        token = seed.admin_token(result.api_url, *admin)
+        admin = demo_admin()
+        token = seed.admin_token(result.api_url, admin.username, admin.password)
         started = time.monotonic()
         created = seed.load_products(result.api_url, token, list(seed.generate_products(args.products)))
         elapsed = time.monotonic() - started

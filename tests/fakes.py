@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -389,6 +389,29 @@ class FakePublisher:
         return [DomainEvent.model_validate_json(body).id for _, body in self.published]
 
 
+class FakeSales:
+    """product_sales_by_day: units per (day, category, product)."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.units_by_day: Counter[tuple[date, str, UUID]] = Counter()
+
+    def record(self, order: OrderPublic, categories: Mapping[UUID, str]) -> None:
+        due = self.faults.enter("sales.record")
+        for item in order.items:
+            self.units_by_day[(order.created_at.date(), categories[item.product_id], item.product_id)] += item.quantity
+        self.faults.leave(due)
+
+    def units(self, days: list[date], category: str | None) -> Counter[UUID]:
+        due = self.faults.enter("sales.units")
+        totals: Counter[UUID] = Counter()
+        for (day, in_category, product_id), sold in self.units_by_day.items():
+            if day in days and category in (None, in_category):
+                totals[product_id] += sold
+        self.faults.leave(due)
+        return totals
+
+
 class FakeWorkflowControl:
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
@@ -620,6 +643,7 @@ class World:
         self.pointers = FakePointers(self.faults)
         self.orders = FakeOrders(self.faults, self.outbox, self.intents, self.carts)
         self.publisher = FakePublisher(self.faults)
+        self.sales = FakeSales(self.faults)
         self.control = FakeWorkflowControl(self.faults)
         self.payment_records = FakePaymentRecords(self.faults)
         self.provider = RecordingProvider(self.faults)
@@ -640,6 +664,7 @@ class World:
             intents=self.intents,
             relay=self.relay,
             clock=self.clock,
+            sales=self.sales,
         )
         self.sweeper = ReservationSweeper(
             intents=self.intents, orders=self.orders, products=self.products, clock=self.clock

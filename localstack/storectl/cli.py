@@ -67,8 +67,8 @@ def up() -> None:
     console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
     console.print(f"  Docs site:     {instance.docs_url}")
     console.print("  Demo accounts (local only; log in at POST /user-api/login):")
-    for username, password, role in deploy.DEMO_ACCOUNTS:
-        console.print(f"                 {username} / {password}   ({role})", markup=False)
+    for account in deploy.DEMO_ACCOUNTS:
+        console.print(f"                 {account.username} / {account.password}   ({account.role})", markup=False)
     console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
     console.print(f"  Dashboards:    {instance.prometheus_url}/consoles/index.html")
     console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
@@ -159,7 +159,7 @@ def seed(
 ) -> None:
     """Load realistic demo products through the bulk import API, with a progress bar."""
     if username is None:
-        username, password = next((name, secret) for name, secret, role in deploy.DEMO_ACCOUNTS if role == "admin")
+        username, password = deploy.demo_admin().username, deploy.demo_admin().password
     if password is None:
         raise typer.BadParameter("--password is required with --username")
     instance = _instance()

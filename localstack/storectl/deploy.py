@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 import httpx
@@ -90,11 +90,24 @@ def migrate(instance: Instance) -> list[str]:
         cluster.shutdown()
 
 
-# The seeds' demo accounts, for Swagger UI and curl. Local stacks only.
-DEMO_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
-    ("swagger_user", "password123", "user"),
-    ("swagger_admin", "admin123", "admin"),
+class DemoAccount(NamedTuple):
+    username: str
+    password: str
+    role: Role
+    full_name: str
+    phone: str
+
+
+# The seeds' demo accounts (names and phones as the seeds give them), for
+# Swagger UI and curl. Local stacks only.
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("swagger_user", "password123", "user", "Swagger Regular User", "+7 (999) 123-45-67"),
+    DemoAccount("swagger_admin", "admin123", "admin", "Swagger Admin User", "+7 (999) 987-65-43"),
 )
+
+
+def demo_admin() -> DemoAccount:
+    return next(account for account in DEMO_ACCOUNTS if account.role == "admin")
 
 
 def seed_accounts(instance: Instance, *, demo: bool) -> list[str]:
@@ -115,9 +128,10 @@ def seed_accounts(instance: Instance, *, demo: bool) -> list[str]:
         with contextlib.redirect_stdout(io.StringIO()):
             if bootstrap_admin(users, settings) and settings.bootstrap_admin_username:
                 created.append(settings.bootstrap_admin_username)
-            for username, password, role in DEMO_ACCOUNTS if demo else ():
-                if ensure_user(users, username, password, role):
-                    created.append(username)
+            for account in DEMO_ACCOUNTS if demo else ():
+                profile = {"full_name": account.full_name, "phone": account.phone}
+                if ensure_user(users, account.username, account.password, account.role, **profile):
+                    created.append(account.username)
     except CassandraUnavailable as error:
         raise StoreCtlError(
             f"cannot reach Cassandra at {instance.cassandra_hosts}:{instance.cassandra_port} to create accounts "

@@ -72,6 +72,9 @@ KNOWN: dict[str, Spec] = {
     "products_per_category": Spec("gauge", "products_per_category", "products in a category when last listed"),
     "products_total": Spec("gauge", "products_total", "products in the catalog when the categories were last listed"),
     "cart_abandonment": Spec("gauge", "cart_abandonment", "open carts not changed for a day, at the last sweep"),
+    "circuit_breaker_state": Spec(
+        "gauge", "circuit_breaker_state", "a circuit breaker's state at its last change: 0 closed, 1 half-open, 2 open"
+    ),
     "consumer_lag_seconds": Spec(
         "histogram", "consumer_lag_seconds", "time a queue message waited for its consumer", buckets=LATENCY_BUCKETS
     ),

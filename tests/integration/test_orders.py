@@ -166,8 +166,30 @@ def test_admin_lists_filters_and_deletes(api: httpx.Client, admin_token: str) ->
 
 
 def test_statuses_list(api: httpx.Client, user_token: str) -> None:
+    codes = ["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]
     response = api.get("/order-api/orders/statuses/list", headers=bearer(user_token))
-    assert response.json() == {"statuses": ["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]}
+    assert response.json() == {
+        "statuses": codes,
+        "language": "en",
+        "names": dict(zip(codes, ["Created", "Processing", "Shipping", "Delivered", "Cancelled"], strict=True)),
+    }
+    assert response.headers["Content-Language"] == "en"
+    russian = api.get(
+        "/order-api/orders/statuses/list",
+        headers=bearer(user_token) | {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"},
+    )
+    assert russian.json()["language"] == "ru"
+    assert russian.headers["Content-Language"] == "ru"
+    assert list(russian.json()["names"].values()) == [
+        "Создан",
+        "Обрабатывается",
+        "Доставляется",
+        "Доставлен",
+        "Отменен",
+    ]
+    for header in ("de-DE,de;q=0.9", "ru;q=0, en;q=0.1", "*"):
+        other = api.get("/order-api/orders/statuses/list", headers=bearer(user_token) | {"Accept-Language": header})
+        assert other.json()["language"] == "en", header
 
 
 def test_bad_order_input(api: httpx.Client, admin_token: str, user_token: str) -> None:

@@ -43,11 +43,15 @@ def test_login_with_json_and_with_the_oauth2_form(api: httpx.Client) -> None:
         assert me.json()["id"] == user["id"]
 
 
-def test_demo_accounts_exist_with_their_roles(api: httpx.Client) -> None:
-    for username, password, role in (("swagger_user", "password123", "user"), ("swagger_admin", "admin123", "admin")):
+def test_demo_accounts_exist_with_their_roles_names_and_phones(api: httpx.Client) -> None:
+    """The seeds' demo users, full names and phones included."""
+    for username, password, role, full_name, phone in (
+        ("swagger_user", "password123", "user", "Swagger Regular User", "+7 (999) 123-45-67"),
+        ("swagger_admin", "admin123", "admin", "Swagger Admin User", "+7 (999) 987-65-43"),
+    ):
         me = api.get("/user-api/me", headers=bearer(token_for(api, username, password)))
         assert me.status_code == 200
-        assert me.json()["role"] == role
+        assert (me.json()["role"], me.json()["full_name"], me.json()["phone"]) == (role, full_name, phone)
 
 
 def test_update_me_changes_only_the_fields_sent(api: httpx.Client) -> None:

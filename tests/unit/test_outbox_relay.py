@@ -3,14 +3,17 @@ and each collaborator failing (nothing lost; a duplicate at worst)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
+import pybreaker
 import pytest
 
-from fakes import World
+from fakes import FakePublisher, World
 from store.db import CassandraUnavailable
 from store.events import DomainEvent
+from store.outbox import OutboxRelay
 
 
 @pytest.fixture
@@ -88,3 +91,40 @@ def test_the_fast_path_never_fails_its_caller(world: World) -> None:
     world.faults.fail("outbox.lease")
     world.relay.deliver_soon(event)
     assert event.id in world.outbox.rows
+
+
+class OutagePublisher:
+    """SNS down (every publish fails) while `down`."""
+
+    def __init__(self, publisher: FakePublisher) -> None:
+        self.publisher = publisher
+        self.down = False
+        self.attempts = 0
+
+    def publish(self, event_type: str, body: str) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("sns is down")
+        self.publisher.publish(event_type, body)
+
+
+def test_the_publish_breaker_opens_stops_the_sweep_and_closes_when_sns_is_back(world: World) -> None:
+    publisher = OutagePublisher(world.publisher)
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=0.2, name="outbox_publish")
+    relay = OutboxRelay(world.outbox, publisher, world.clock, breaker=breaker)
+    events = _events(world, 5)
+    publisher.down = True
+    first = relay.sweep()
+    # Two failures open it; the sweep then stops instead of trying the other three.
+    assert (first.failed, first.published, relay.breaker_state) == (2, 0, "open")
+    assert publisher.attempts == 2
+    assert all(row.lease_until is None for row in world.outbox.rows.values())
+    publisher.down = False
+    # Still open: refused without calling SNS, though SNS is back.
+    assert relay.sweep().as_dict() == {"published": 0, "failed": 1, "skipped": 0}
+    assert publisher.attempts == 2
+    time.sleep(0.25)
+    # After the reset timeout one trial call goes through and closes it.
+    assert relay.sweep().published == 5
+    assert relay.breaker_state == "closed"
+    assert world.publisher.event_ids() == [event.id for event in events]

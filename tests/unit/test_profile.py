@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pybreaker
+import pytest
+
+from store.breakers import breaker as breaker_for
+from store.breakers import reset_breakers
 from store.cart import CartPublic
+from store.config import Settings
 from store.notifications import NotificationPublic
 from store.orders import OrderPublic, StatusChange
-from store.profile import Lifetime, build_profile
+from store.profile import GuardedSources, Lifetime, build_profile
 from store.users import UserPublic
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
@@ -82,10 +91,20 @@ def test_a_failing_source_is_named_and_only_its_figures_are_null() -> None:
     assert profile.statistics.cart_items_count == 2
 
 
+class MeetingSources(Sources):
+    """Each source waits until all four have started: they can only meet if they
+    run in parallel (one after another, the first would wait in vain)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meeting = threading.Barrier(4, timeout=5)
+
+    def _maybe_fail(self, name: str) -> None:
+        self.meeting.wait()
+
+
 def test_sources_run_in_parallel_and_a_slow_one_times_out() -> None:
-    started = time.monotonic()
-    build_profile(USER, Sources(slow=0.2))
-    assert time.monotonic() - started < 0.5  # four sources of 0.2 s each, together
+    assert build_profile(USER, MeetingSources()).unavailable == []
     profile = build_profile(USER, Sources(slow=0.3), timeout=0.1)
     assert sorted(profile.unavailable) == ["cart", "lifetime", "notifications", "orders"]
 
@@ -96,3 +115,84 @@ def test_recent_notifications_are_a_source_of_their_own() -> None:
     assert profile.unavailable == ["notifications"]
     assert profile.notifications is None
     assert profile.statistics.total_orders == 3  # no figure needs the notifications
+
+
+class CountingSources(Sources):
+    """Counts the calls that reach each source."""
+
+    def __init__(self, *, down: str = "") -> None:
+        super().__init__(down=down)
+        self.calls: Counter[str] = Counter()
+
+    def _maybe_fail(self, name: str) -> None:
+        self.calls[name] += 1
+        super()._maybe_fail(name)
+
+
+def test_a_dead_source_is_no_longer_called_once_its_breaker_opens_and_is_again_when_it_recovers() -> None:
+    breakers: dict[str, pybreaker.CircuitBreaker] = {}
+
+    def breaker(name: str) -> pybreaker.CircuitBreaker:
+        if name not in breakers:
+            breakers[name] = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=0.2, name=name)
+        return breakers[name]
+
+    raw = CountingSources(down="orders")
+    sources = GuardedSources(raw, breaker)
+    for _ in range(10):
+        assert build_profile(USER, sources).unavailable == ["orders"]
+    assert raw.calls["orders"] == 3  # then the open breaker answers for it
+    assert raw.calls["cart"] == 10
+    assert breakers["profile_orders"].current_state == "open"
+    assert breakers["profile_cart"].current_state == "closed"
+
+    raw.down = ""  # the source is back; after the reset timeout a trial call closes the breaker
+    assert build_profile(USER, sources).unavailable == ["orders"]
+    time.sleep(0.25)
+    assert build_profile(USER, sources).unavailable == []
+    assert breakers["profile_orders"].current_state == "closed"
+    assert raw.calls["orders"] == 4
+
+
+def test_each_transition_is_logged_and_measured(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    reset_breakers()
+    capsys.readouterr()
+    settings = Settings(breaker_fail_max=1, breaker_reset_seconds=0.1)
+    guarded = breaker_for("unit_test", settings)
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        guarded.call(_fail)
+    time.sleep(0.15)
+    assert guarded.call(lambda: 7) == 7
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    logged = [record.getMessage() for record in caplog.records]
+    assert "circuit breaker unit_test: closed -> open" in logged
+    assert "circuit breaker unit_test: open -> half-open" in logged
+    assert "circuit breaker unit_test: half-open -> closed" in logged
+    states = [line["circuit_breaker_state"] for line in lines if "circuit_breaker_state" in line]
+    assert states == [[2.0], [1.0], [0.0]]  # open, half-open, closed
+    reset_breakers()
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
+
+
+def test_only_outages_open_a_breaker() -> None:
+    reset_breakers()
+    settings = Settings(breaker_fail_max=2, breaker_reset_seconds=60)
+    guarded = breaker_for("unit_outages", settings, outages=(ConnectionError,))
+
+    def bug() -> None:
+        raise ValueError("one bad record")
+
+    for _ in range(5):
+        with pytest.raises(ValueError, match="bad record"):
+            guarded.call(bug)
+    assert guarded.current_state == "closed"
+    for _ in range(2):
+        with pytest.raises((ConnectionError, pybreaker.CircuitBreakerError)):
+            guarded.call(_fail)
+    assert guarded.current_state == "open"
+    reset_breakers()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from store.catalog import ProductRepository
+from store.popular import PopularProducts
 from store.wiring import wiring
 
 
@@ -16,3 +17,10 @@ def _products() -> ProductRepository:
 
 
 ProductsDep = Annotated[ProductRepository, Depends(_products)]
+
+
+def _popular() -> PopularProducts:
+    return wiring().popular
+
+
+PopularDep = Annotated[PopularProducts, Depends(_popular)]

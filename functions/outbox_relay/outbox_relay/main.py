@@ -39,5 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = relay.sweep()
     metrics.add_metric(name="outbox_published_total", unit=MetricUnit.Count, value=result.published)
     metrics.add_metric(name="outbox_publish_failures_total", unit=MetricUnit.Count, value=result.failed)
-    logger.info("outbox sweep", extra=result.as_dict())
-    return result.as_dict() | {"reservations": reservations, "order_work": work}
+    # The publish breaker's state in this worker after the sweep (store.breakers).
+    swept = result.as_dict() | {"breaker": relay.breaker_state}
+    logger.info("outbox sweep", extra=swept)
+    return swept | {"reservations": reservations, "order_work": work}

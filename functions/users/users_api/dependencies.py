@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from store.audit import AuditLog
 from store.config import Settings, get_settings
 from store.deliveries import NotificationDeliveries
 from store.notifications import NotificationInbox, Notifier
@@ -29,6 +30,10 @@ def _inbox() -> NotificationInbox:
     return wiring().inbox
 
 
+def _audit() -> AuditLog:
+    return wiring().audit
+
+
 def _profile_sources() -> ProfileSources:
     return wiring().profile_sources
 
@@ -49,6 +54,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 UsersDep = Annotated[UserRepository, Depends(_users)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(_login_throttle)]
 InboxDep = Annotated[NotificationInbox, Depends(_inbox)]
+AuditDep = Annotated[AuditLog, Depends(_audit)]
 ProfileSourcesDep = Annotated[ProfileSources, Depends(_profile_sources)]
 NotifierDep = Annotated[Notifier, Depends(_notifier)]
 TemplatesDep = Annotated[TemplateStore, Depends(_templates)]

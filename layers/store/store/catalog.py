@@ -21,6 +21,7 @@ from uuid import UUID
 from cassandra.query import BatchStatement, BatchType
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from store.audit import Actor, AuditLog, AuditRecord
 from store.clock import utc_now
 from store.db import CassandraUnavailable, Database, outcome_unknown
 from store.errors import Conflict, NotFound
@@ -224,6 +225,7 @@ def _to_public(row: Any) -> ProductPublic:
 class ProductRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._audit = AuditLog(database)
 
     # -- reads
 
@@ -305,8 +307,8 @@ class ProductRepository:
     # -- writes
 
     @counted("admin_operations_total", operation="create")
-    def create_many(self, products: Iterable[ProductCreate]) -> list[ProductPublic]:
-        """Insert products; each with its query-table rows in one logged batch."""
+    def create_many(self, products: Iterable[ProductCreate], actor: Actor | None = None) -> list[ProductPublic]:
+        """Insert products; each with its query-table rows (and its audit record) in one logged batch."""
         created = []
         futures = []
         now = utc_now()
@@ -332,6 +334,9 @@ class ProductRepository:
                 ),
             )
             self._write_listing_rows(batch, product_id, add=listing_rows(product.category, product.price, product.name))
+            if actor is not None:
+                details = product.model_dump(mode="json", include={"name", "category", "price", "quantity"})
+                self._audit.add(batch, AuditRecord(actor, "product.created", "product", product_id, details))
             futures.append(self._db.execute_async(batch))
             deltas[product.category] = deltas.get(product.category, 0) + 1
             created.append(ProductPublic(id=product_id, **product.model_dump()))
@@ -341,7 +346,7 @@ class ProductRepository:
         return created
 
     @counted("admin_operations_total", operation="update")
-    def update(self, product_id: UUID, change: ProductUpdate) -> ProductPublic:
+    def update(self, product_id: UUID, change: ProductUpdate, actor: Actor | None = None) -> ProductPublic:
         current = self.require(product_id)
         fields = change.model_dump(exclude_unset=True, exclude={"quantity"})
         merged = current.model_copy(update={key: value for key, value in fields.items() if value is not None})
@@ -364,28 +369,36 @@ class ProductRepository:
         before = listing_rows(current.category, current.price, current.name)
         after = listing_rows(merged.category, merged.price, merged.name)
         self._write_listing_rows(batch, product_id, add=after - before, remove=before - after)
+        if actor is not None:
+            old, new = current.model_dump(mode="json"), merged.model_dump(mode="json")
+            changed = {key: {"from": old[key], "to": new[key]} for key in fields if old[key] != new[key]}
+            self._audit.add(batch, AuditRecord(actor, "product.updated", "product", product_id, changed))
         self._db.execute(batch)
         if merged.category != current.category:
             self._adjust_counts({current.category: -1, merged.category: 1})
         if change.quantity is not None:
-            quantity = self.change_stock(product_id, StockChange(set=change.quantity))
+            quantity = self.change_stock(product_id, StockChange(set=change.quantity), actor)
             merged = merged.model_copy(update={"quantity": quantity})
         return merged
 
     @counted("admin_operations_total", operation="delete")
-    def delete(self, product_id: UUID) -> None:
+    def delete(self, product_id: UUID, actor: Actor | None = None) -> None:
         current = self.require(product_id)
         batch = self._batch()
         batch.add(self._db.prepare("DELETE FROM products WHERE id = ?"), (product_id,))
         self._write_listing_rows(batch, product_id, remove=listing_rows(current.category, current.price, current.name))
+        if actor is not None:
+            details = current.model_dump(mode="json", include={"name", "category", "price", "quantity"})
+            self._audit.add(batch, AuditRecord(actor, "product.deleted", "product", product_id, details))
         self._db.execute(batch)
         self._adjust_counts({current.category: -1})
 
     # -- stock, by compare-and-set
 
-    def change_stock(self, product_id: UUID, change: StockChange) -> int:
+    def change_stock(self, product_id: UUID, change: StockChange, actor: Actor | None = None) -> int:
         """Set or adjust the stock (an admin's change); returns the new quantity.
-        409 when an adjustment would make it negative."""
+        409 when an adjustment would make it negative. The audit record follows
+        the compare-and-set (which cannot share a batch with it)."""
         current = self._quantity(product_id)
         for _ in backoff():
             target = change.set if change.set is not None else current + (change.adjust or 0)
@@ -394,8 +407,12 @@ class ProductRepository:
                     f"stock of product {product_id} is {current}; cannot adjust by {change.adjust}",
                     details={"product_id": str(product_id), "quantity": current},
                 )
+            before = current
             applied, current = self._compare_and_set(product_id, current, target)
             if applied:
+                if actor is not None:
+                    details = {"from": before, "to": target}
+                    self._audit.write(AuditRecord(actor, "product.stock_changed", "product", product_id, details))
                 return target
         raise Conflict(f"stock of product {product_id} is changing too often; retry")
 

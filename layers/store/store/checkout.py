@@ -43,6 +43,7 @@ from store.money import Amount
 from store.observability import MetricUnit, count, logger, observe
 from store.orders import OrderItem, OrderPublic, StatusChange, order_total
 from store.outbox import OutboxRelay
+from store.popular import SalesCounter, record_sales
 from store.ports import CartLines, IntentStore, OrderStore, ProductStock
 from store.reservations import INTENT_LIFETIME, CheckoutIntent, new_intent
 
@@ -157,7 +158,9 @@ class Checkout:
         relay: OutboxRelay | None,
         intent_lifetime: timedelta = INTENT_LIFETIME,
         clock: Clock = utc_now,
+        sales: SalesCounter | None = None,
     ) -> None:
+        self._sales = sales
         self._intent_lifetime = intent_lifetime
         self._carts = carts
         self._products = products
@@ -201,6 +204,7 @@ class Checkout:
                 logger.error("order write outcome unknown; left to the sweeper", extra={"order_id": str(order.id)})
                 raise
         self._after_commit(user_id, order, event)
+        record_sales(self._sales, order, products)
         return order
 
     def _written(self, order: OrderPublic, error: CassandraUnavailable) -> bool:

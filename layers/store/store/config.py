@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     notifications_language: Literal["en", "ru"] = "en"
     notifications_sender: str | None = None
 
+    # Circuit breakers (store.breakers): this many failures in a row open one;
+    # after this many seconds it lets one trial call through.
+    breaker_fail_max: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+
     # The simulated payment provider's rules (see store.payments): comma-separated cents.
     payment_decline_above: Decimal = Field(default=Decimal("100000.00"), gt=0)
     payment_decline_cents: str = Field(default="13", pattern=r"^[0-9, ]*$")

@@ -18,11 +18,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.routing import iter_route_contexts
 from mangum import Mangum
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store import __version__
 from store.config import Settings, get_settings
 from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
@@ -126,6 +127,39 @@ def health_router(service: str) -> APIRouter:
             return HealthPublic(status="unavailable", service=service, cassandra="down")
         return HealthPublic(status="ok", service=service, cassandra="up")
 
+    return router
+
+
+class InfoLinks(BaseModel):
+    self_: str = Field(alias="self")
+    health: str
+    docs: str
+    openapi: str
+
+
+class InfoPublic(BaseModel):
+    name: str
+    service: str
+    version: str
+    links: InfoLinks = Field(description="paths under the API base URL (the stage prefix is not known to the service)")
+
+
+def info_router(service: str, prefix: str) -> APIRouter:
+    """`GET {prefix}/` (and `{prefix}`): the service's name, version and where its docs and health are."""
+    router = APIRouter(tags=["health"])
+    info = InfoPublic(
+        name=f"{TITLE}: {service}",
+        service=service,
+        version=__version__,
+        links=InfoLinks(self=f"{prefix}/", health=f"{prefix}/health", docs="/api/docs", openapi="/api/openapi.json"),
+    )
+
+    @router.get("/", response_model=InfoPublic, response_model_by_alias=True)
+    def service_info() -> InfoPublic:
+        return info
+
+    # API Gateway hands `{prefix}` and `{prefix}/` alike; answer both without a redirect.
+    router.add_api_route("", service_info, methods=["GET"], include_in_schema=False)
     return router
 
 
@@ -253,6 +287,7 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(health_router(service), prefix=prefix)
+    app.include_router(info_router(service, prefix), prefix=prefix)
     for router in routers or []:
         app.include_router(router, prefix=prefix)
     # Added before the logging middleware, which so stays outermost and logs the 413s too.

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
+from pybreaker import CircuitBreaker
 
 from store.clock import Clock, aware, to_ms, utc_now
 from store.db import CassandraUnavailable, Database
@@ -158,10 +159,29 @@ class SweepResult:
 
 
 class OutboxRelay:
-    def __init__(self, outbox: EventOutbox, publisher: EventPublisher, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        outbox: EventOutbox,
+        publisher: EventPublisher,
+        clock: Clock = utc_now,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._outbox = outbox
         self._publisher = publisher
         self._clock = clock
+        # Around the publish (store.breakers): while SNS is down, a sweep stops at
+        # the first refused event instead of trying (and timing out on) every one.
+        self._breaker = breaker
+
+    @property
+    def breaker_state(self) -> str:
+        return self._breaker.current_state if self._breaker is not None else "none"
+
+    def _publish(self, event: PendingEvent) -> None:
+        if self._breaker is None:
+            self._publisher.publish(event.event_type, event.body)
+        else:
+            self._breaker.call(self._publisher.publish, event.event_type, event.body)
 
     def deliver_soon(self, event: DomainEvent) -> None:
         """The fast path, right after the change that recorded `event`: never fails
@@ -182,7 +202,7 @@ class OutboxRelay:
         if not self._outbox.lease(event, now):
             return False
         try:
-            self._publisher.publish(event.event_type, event.body)
+            self._publish(event)
         except Exception as error:
             logger.warning(
                 "publishing an outbox event failed; it stays pending",
@@ -207,4 +227,6 @@ class OutboxRelay:
                 result.published += 1
             else:
                 result.failed += 1
+                if self.breaker_state == "open":
+                    break  # the rest would be refused too; the next sweep tries again
         return result

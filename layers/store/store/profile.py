@@ -6,6 +6,7 @@ that need it are null: the rest of the profile is still answered."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
@@ -13,9 +14,12 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from pybreaker import CircuitBreaker
 from pydantic import BaseModel, Field
 
+from store.breakers import CircuitBreakerError, breaker
 from store.cart import CartPublic, CartRepository
+from store.db import CassandraUnavailable
 from store.notifications import NotificationInbox, NotificationPublic
 from store.observability import count, logger, timed
 from store.order_payments import OrderPayments
@@ -95,6 +99,36 @@ class DatabaseSources:
         return self._inbox.page(user_id, PROFILE_NOTIFICATIONS).items
 
 
+# What a dead source raises (the database wraps the driver's errors): only these open a breaker.
+SOURCE_OUTAGES: tuple[type[BaseException], ...] = (CassandraUnavailable, ConnectionError, TimeoutError)
+
+
+def _source_breaker(name: str) -> CircuitBreaker:
+    return breaker(name, outages=SOURCE_OUTAGES)
+
+
+class GuardedSources:
+    """Each source behind its own circuit breaker (`profile_cart`, `profile_orders`,
+    `profile_lifetime`, `profile_notifications`): a dead source is answered as unavailable at once, not
+    called (and waited for) on every request."""
+
+    def __init__(self, sources: ProfileSources, breakers: Callable[[str], CircuitBreaker] = _source_breaker) -> None:
+        self._sources = sources
+        self._breakers = breakers
+
+    def cart(self, user_id: UUID) -> CartPublic:
+        return self._breakers("profile_cart").call(self._sources.cart, user_id)
+
+    def orders(self, user_id: UUID) -> list[OrderPublic]:
+        return self._breakers("profile_orders").call(self._sources.orders, user_id)
+
+    def lifetime(self, user_id: UUID) -> Lifetime:
+        return self._breakers("profile_lifetime").call(self._sources.lifetime, user_id)
+
+    def notifications(self, user_id: UUID) -> list[NotificationPublic]:
+        return self._breakers("profile_notifications").call(self._sources.notifications, user_id)
+
+
 # Threads for the sources: shared by the requests of one process.
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="profile")
 
@@ -116,6 +150,9 @@ def build_profile(user: UserPublic, sources: ProfileSources, timeout: float = DE
         except FutureTimeout:
             unavailable.append(name)
             logger.warning("profile source timed out", extra={"source": name})
+        except CircuitBreakerError:
+            unavailable.append(name)
+            logger.info("profile source skipped: its circuit is open", extra={"source": name})
         except Exception as error:
             unavailable.append(name)
             logger.warning("profile source failed", extra={"source": name, "error": repr(error)})

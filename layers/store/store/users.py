@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from store.audit import Actor, AuditLog, AuditRecord
 from store.clock import aware, to_ms, utc_now
 from store.config import Settings
 from store.db import Database
@@ -261,13 +262,22 @@ def register(repository: UserRepository, data: UserCreate) -> User:
     return user
 
 
-def ensure_user(repository: UserRepository, username: str, password: str, role: Role) -> bool:
+def ensure_user(
+    repository: UserRepository,
+    username: str,
+    password: str,
+    role: Role,
+    *,
+    full_name: str | None = None,
+    phone: str | None = None,
+) -> bool:
     """Create the account unless the name exists (bootstrap admin, demo accounts).
     An existing account is left as it is. True when it was created."""
     if repository.get_by_username(username) is not None:
         return False
     try:
-        create_user(repository, UserCreate(username=username, password=password), role=role)
+        data = UserCreate(username=username, password=password, full_name=full_name, phone=phone)
+        create_user(repository, data, role=role)
     except Conflict:
         return False  # created concurrently: also fine
     return True
@@ -307,7 +317,13 @@ def update_profile(repository: UserRepository, user: User, data: ProfileUpdate) 
     return _apply(repository, user, changes)
 
 
-def admin_update(repository: UserRepository, admin: User, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
+def admin_update(
+    repository: UserRepository,
+    admin: User,
+    user_id: uuid.UUID,
+    data: AdminUserUpdate,
+    audit: AuditLog | None = None,
+) -> User:
     user = get_user(repository, user_id)
     changes: dict[str, Any] = {field: getattr(data, field) for field in data.model_fields_set}
     if "role" in changes:
@@ -319,6 +335,9 @@ def admin_update(repository: UserRepository, admin: User, user_id: uuid.UUID, da
     updated = _apply(repository, user, changes)
     if updated.role != user.role:
         logger.info("role changed", extra={"user_id": str(user.id), "role": updated.role, "by_admin": str(admin.id)})
+        if audit is not None:
+            details = {"username": user.username, "from": user.role, "to": updated.role}
+            audit.write(AuditRecord(Actor.of(admin), "user.role_changed", "user", user.id, details))
     return updated
 
 
@@ -335,13 +354,16 @@ def get_user(repository: UserRepository, user_id: uuid.UUID) -> User:
     return user
 
 
-def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID) -> None:
+def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID, audit: AuditLog | None = None) -> None:
     user = get_user(repository, user_id)
     if user.id == admin.id:
         raise Conflict("an admin cannot delete themself")
     if not repository.delete(user):
         raise NotFound("user not found")
     logger.info("user deleted", extra={"user_id": str(user.id), "by_admin": str(admin.id)})
+    if audit is not None:
+        details = {"username": user.username, "role": user.role}
+        audit.write(AuditRecord(Actor.of(admin), "user.deleted", "user", user.id, details))
 
 
 def list_users(repository: UserRepository, cursor: str | None, limit: int) -> Page[UserPublic]:

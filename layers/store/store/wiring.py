@@ -13,6 +13,8 @@ from datetime import timedelta
 from functools import cache, cached_property
 
 from store import aws
+from store.audit import AuditLog
+from store.breakers import breaker
 from store.cart import CartRepository, RecentViews
 from store.catalog import ProductRepository
 from store.checkout import Checkout
@@ -26,8 +28,9 @@ from store.order_work import OrderCompleter, OrderWorkPointers
 from store.orders import OrderActions, OrderRepository
 from store.outbox import Outbox, OutboxRelay
 from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
+from store.popular import PopularProducts, ProductSales
 from store.ports import Channel
-from store.profile import DatabaseSources
+from store.profile import DatabaseSources, GuardedSources
 from store.reservations import CheckoutIntents, ReservationSweeper
 from store.templates import TemplateStore
 from store.throttle import LoginThrottle
@@ -67,6 +70,19 @@ class Wiring:
         return OrderRepository(self.database, self.outbox, self.checkout_intents)
 
     @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.database)
+
+    @cached_property
+    def sales(self) -> ProductSales:
+        return ProductSales(self.database)
+
+    @cached_property
+    def popular(self) -> PopularProducts:
+        """Its cache lives as long as the process (one function worker)."""
+        return PopularProducts(self.sales, self.products)
+
+    @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.database)
 
@@ -92,7 +108,9 @@ class Wiring:
     def relay(self) -> OutboxRelay | None:
         """None when no topic is configured: events then stay pending in the outbox."""
         topic = self.settings.order_events_topic_arn
-        return OutboxRelay(self.outbox, aws.SnsEventPublisher(topic)) if topic else None
+        if not topic:
+            return None
+        return OutboxRelay(self.outbox, aws.SnsEventPublisher(topic), breaker=breaker("outbox_publish", self.settings))
 
     @cached_property
     def workflow_control(self) -> aws.StepFunctionsControl | None:
@@ -128,6 +146,7 @@ class Wiring:
             intents=self.checkout_intents,
             relay=self.relay,
             intent_lifetime=timedelta(seconds=self.settings.checkout_intent_seconds),
+            sales=self.sales,
         )
 
     @cached_property
@@ -187,8 +206,10 @@ class Wiring:
         return NotificationDeliveries(self.database)
 
     @cached_property
-    def profile_sources(self) -> DatabaseSources:
-        return DatabaseSources(self.carts, self.orders, self.lifetime_stats, self.inbox, self.order_payments)
+    def profile_sources(self) -> GuardedSources:
+        return GuardedSources(
+            DatabaseSources(self.carts, self.orders, self.lifetime_stats, self.inbox, self.order_payments)
+        )
 
 
 @cache

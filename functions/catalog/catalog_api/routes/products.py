@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog_api.dependencies import ProductsDep
+from store.audit import Actor
 from store.auth import AdminUser, CurrentUser
 from store.catalog import (
     ALL_PRODUCTS,
@@ -90,27 +91,27 @@ def get_product(_: CurrentUser, products: ProductsDep, product_id: UUID) -> Prod
 
 
 @router.post("", response_model=ProductPublic, status_code=201)
-def create_product(_: AdminUser, products: ProductsDep, product: ProductCreate) -> ProductPublic:
-    return products.create_many([product])[0]
+def create_product(admin: AdminUser, products: ProductsDep, product: ProductCreate) -> ProductPublic:
+    return products.create_many([product], Actor.of(admin.user))[0]
 
 
 @router.post("/bulk", response_model=BulkImportPublic, status_code=201)
-def import_products(_: AdminUser, products: ProductsDep, body: BulkImportCreate) -> BulkImportPublic:
-    created = products.create_many(body.products)
+def import_products(admin: AdminUser, products: ProductsDep, body: BulkImportCreate) -> BulkImportPublic:
+    created = products.create_many(body.products, Actor.of(admin.user))
     return BulkImportPublic(created=len(created), ids=[product.id for product in created])
 
 
 @router.put("/{product_id:uuid}", response_model=ProductPublic)
-def update_product(_: AdminUser, products: ProductsDep, product_id: UUID, change: ProductUpdate) -> ProductPublic:
-    return products.update(product_id, change)
+def update_product(admin: AdminUser, products: ProductsDep, product_id: UUID, change: ProductUpdate) -> ProductPublic:
+    return products.update(product_id, change, Actor.of(admin.user))
 
 
 @router.delete("/{product_id:uuid}", status_code=204)
-def delete_product(_: AdminUser, products: ProductsDep, product_id: UUID) -> Response:
-    products.delete(product_id)
+def delete_product(admin: AdminUser, products: ProductsDep, product_id: UUID) -> Response:
+    products.delete(product_id, Actor.of(admin.user))
     return Response(status_code=204)
 
 
 @router.patch("/{product_id:uuid}/stock", response_model=StockPublic, responses=errors(409))
-def change_stock(_: AdminUser, products: ProductsDep, product_id: UUID, change: StockChange) -> StockPublic:
-    return StockPublic(id=product_id, quantity=products.change_stock(product_id, change))
+def change_stock(admin: AdminUser, products: ProductsDep, product_id: UUID, change: StockChange) -> StockPublic:
+    return StockPublic(id=product_id, quantity=products.change_stock(product_id, change, Actor.of(admin.user)))

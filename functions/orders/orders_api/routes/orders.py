@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orders_api.dependencies import OrderActionsDep, OrderPaymentsDep, OrdersDep
@@ -22,6 +22,7 @@ from store.orders import (
     OrderStatusUpdate,
 )
 from store.paging import MAX_CURSOR_LENGTH, Page
+from store.statuses import STATUS_NAMES, Language, negotiate_language
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -39,11 +40,24 @@ class ListQuery(BaseModel):
 
 class StatusListPublic(BaseModel):
     statuses: list[OrderStatus]
+    language: Language = Field(description="the language of `names`")
+    names: dict[OrderStatus, str] = Field(description="each status's display name")
 
 
 @router.get("/statuses/list", response_model=StatusListPublic)
-def statuses(_: CurrentUser) -> StatusListPublic:
-    return StatusListPublic(statuses=list(STATUSES))
+def statuses(
+    _: CurrentUser,
+    response: Response,
+    accept_language: Annotated[
+        str | None, Header(description="`en` (default) or `ru`; anything else answers English")
+    ] = None,
+) -> StatusListPublic:
+    """The status codes in lifecycle order, with display names in the language
+    asked for with Accept-Language (English or Russian; English otherwise)."""
+    language = negotiate_language(accept_language)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return StatusListPublic(statuses=list(STATUSES), language=language, names=STATUS_NAMES[language])
 
 
 @router.get("", response_model=Page[OrderPublic])

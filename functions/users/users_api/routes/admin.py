@@ -11,7 +11,7 @@ from store.auth import AdminUser
 from store.openapi import errors
 from store.paging import MAX_CURSOR_LENGTH, Page
 from store.users import AdminUserUpdate, UserPublic, admin_update, delete_user, get_user, list_users
-from users_api.dependencies import UsersDep
+from users_api.dependencies import AuditDep, UsersDep
 
 router = APIRouter(prefix="/users", tags=["admin"])
 
@@ -34,10 +34,10 @@ def read(user_id: UUID, admin: AdminUser, users: UsersDep) -> UserPublic:
 
 
 @router.put("/{user_id}", response_model=UserPublic, responses=errors(400, 409))
-def update(user_id: UUID, data: AdminUserUpdate, admin: AdminUser, users: UsersDep) -> UserPublic:
-    return admin_update(users, admin.user, user_id, data).public()
+def update(user_id: UUID, data: AdminUserUpdate, admin: AdminUser, users: UsersDep, audit: AuditDep) -> UserPublic:
+    return admin_update(users, admin.user, user_id, data, audit).public()
 
 
 @router.delete("/{user_id}", status_code=204, responses=errors(409))
-def delete(user_id: UUID, admin: AdminUser, users: UsersDep) -> None:
-    delete_user(users, admin.user, user_id)
+def delete(user_id: UUID, admin: AdminUser, users: UsersDep, audit: AuditDep) -> None:
+    delete_user(users, admin.user, user_id, audit)
