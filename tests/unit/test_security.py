@@ -55,7 +55,7 @@ def test_issued_token_round_trips_with_every_claim() -> None:
     assert claims.role == "admin"
     assert issued.expires_in == 30 * 60
     raw = jwt.decode(issued.access_token, options={"verify_signature": False})
-    assert set(raw) == {"sub", "role", "exp", "iat", "jti", "iss", "aud"}
+    assert set(raw) == {"sub", "role", "exp", "iat", "jti", "iss", "aud", "ver"}
     assert jwt.get_unverified_header(issued.access_token)["alg"] == "HS256"
 
 
@@ -146,3 +146,11 @@ def test_unknown_user_check_costs_what_a_real_hash_costs() -> None:
     # user" would answer faster (or slower) than "wrong password".
     assert not security._hasher.check_needs_rehash(security._DUMMY_HASH)
     assert security.verify_password(None, "anything") is False
+
+
+def test_the_token_version_round_trips_and_defaults_to_zero() -> None:
+    assert decode_token(SETTINGS, issue_token(SETTINGS, USER_ID, "user", version=7).access_token).version == 7
+    # A token from before versions existed counts as version 0.
+    assert decode_token(SETTINGS, _sign(_claims())).version == 0
+    with pytest.raises(InvalidToken):
+        decode_token(SETTINGS, _sign(_claims(ver="7")))

@@ -10,7 +10,7 @@ from fastapi import Depends
 from store.config import Settings, get_settings
 from store.notifications import NotificationInbox
 from store.profile import ProfileSources
-from store.throttle import LoginThrottle
+from store.throttle import LoginThrottle, Throttle
 from store.users import UserRepository
 from store.wiring import wiring
 
@@ -21,6 +21,14 @@ def _users() -> UserRepository:
 
 def _login_throttle() -> LoginThrottle:
     return wiring().login_throttle
+
+
+def _registration_throttle() -> Throttle:
+    return wiring().registration_throttle
+
+
+def _password_throttle() -> Throttle:
+    return wiring().password_throttle
 
 
 def _inbox() -> NotificationInbox:
@@ -34,5 +42,7 @@ def _profile_sources() -> ProfileSources:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 UsersDep = Annotated[UserRepository, Depends(_users)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(_login_throttle)]
+RegistrationThrottleDep = Annotated[Throttle, Depends(_registration_throttle)]
+PasswordThrottleDep = Annotated[Throttle, Depends(_password_throttle)]
 InboxDep = Annotated[NotificationInbox, Depends(_inbox)]
 ProfileSourcesDep = Annotated[ProfileSources, Depends(_profile_sources)]

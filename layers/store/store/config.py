@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     login_max_failures_per_username: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
+    # Past the free attempts, each one waits base * 2^n seconds after the previous,
+    # at most max (store.throttle): how long an attacker can keep a user out.
+    throttle_base_delay_seconds: float = Field(default=2.0, gt=0)
+    throttle_max_delay_seconds: float = Field(default=60.0, gt=0)
+    registrations_per_ip_per_hour: int = Field(default=20, ge=1)
 
     # Order events (SNS `order-events`), published from the outbox. Unset: events
     # stay pending in the outbox (tests use that to take SNS away).

@@ -63,6 +63,9 @@ class TokenClaims:
     token_id: uuid.UUID
     issued_at: datetime
     expires_at: datetime
+    # The user's token version when issued: a password or role change and
+    # logout-all bump the user's version, which revokes every earlier token.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,18 @@ class IssuedToken:
 
 
 @counted("jwt_operations_total", operation="issue")
-def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetime | None = None) -> IssuedToken:
+def issue_token(
+    settings: Settings, user_id: uuid.UUID, role: Role, now: datetime | None = None, version: int = 0
+) -> IssuedToken:
     issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
     lifetime = timedelta(minutes=settings.jwt_lifetime_minutes)
     claims = TokenClaims(
-        user_id=user_id, role=role, token_id=uuid.uuid4(), issued_at=issued_at, expires_at=issued_at + lifetime
+        user_id=user_id,
+        role=role,
+        token_id=uuid.uuid4(),
+        issued_at=issued_at,
+        expires_at=issued_at + lifetime,
+        version=version,
     )
     payload = {
         "sub": str(user_id),
@@ -87,6 +97,7 @@ def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetim
         "jti": str(claims.token_id),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
+        "ver": version,
     }
     token = jwt.encode(payload, settings.jwt_signing_key, algorithm=ALGORITHM)
     return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()), claims=claims)
@@ -107,12 +118,17 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
         role = payload["role"]
         if role not in ROLES:
             raise InvalidToken(f"unknown role {role!r}")
+        # Absent in tokens from before versions existed: version 0, revoked by the first bump.
+        version = payload.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("ver must be an integer")
         return TokenClaims(
             user_id=uuid.UUID(str(payload["sub"])),
             role=role,
             token_id=uuid.UUID(str(payload["jti"])),
             issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            version=version,
         )
     except (jwt.InvalidTokenError, ValueError, TypeError) as error:
         raise InvalidToken(str(error)) from error

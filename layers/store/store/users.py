@@ -22,7 +22,7 @@ from store.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauth
 from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.security import Role, hash_password, verify_password
-from store.throttle import LoginThrottle
+from store.throttle import LoginThrottle, Throttle
 
 Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
@@ -113,6 +113,8 @@ class User:
     role: Role
     password_hash: str
     created_at: datetime
+    # Tokens carry the version they were issued at; bumping it revokes them all.
+    token_version: int = 0
 
     def public(self) -> UserPublic:
         return UserPublic(
@@ -137,6 +139,7 @@ class User:
             role=row.role,
             password_hash=row.password_hash,
             created_at=aware(created_at),
+            token_version=row.token_version or 0,
         )
 
 
@@ -145,9 +148,10 @@ def username_key(username: str) -> str:
     return username.lower()
 
 
-_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at"
+# token_version is read with the rest: the token check needs no extra query.
+_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at, token_version"
 # Columns an update may set; names are spliced into CQL, so only from this list.
-_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash")
+_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash", "token_version")
 
 
 class UserRepository:
@@ -170,7 +174,7 @@ class UserRepository:
 
     def insert(self, user: User) -> None:
         self._db.execute(
-            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
             (
                 user.id,
                 user.username,
@@ -180,6 +184,7 @@ class UserRepository:
                 user.role,
                 user.password_hash,
                 user.created_at,
+                user.token_version,
                 user.created_at,
             ),
         )
@@ -243,8 +248,14 @@ def create_user(repository: UserRepository, data: UserCreate, role: Role = "user
     return user
 
 
-def register(repository: UserRepository, data: UserCreate) -> User:
-    """Self-service sign-up: always the `user` role."""
+def register(repository: UserRepository, throttle: Throttle, data: UserCreate, source_ip: str) -> User:
+    """Self-service sign-up: always the `user` role; a limited number per source IP."""
+    try:
+        throttle.take(source_ip)
+    except TooManyRequests:
+        count("registrations_throttled_total")
+        logger.warning("registration throttled", extra={"source_ip": source_ip})
+        raise
     user = create_user(repository, data)
     logger.info("user registered", extra={"user_id": str(user.id), "username": user.username})
     count("users_registered_total")
@@ -266,9 +277,11 @@ def ensure_user(repository: UserRepository, username: str, password: str, role: 
 def authenticate(
     repository: UserRepository, throttle: LoginThrottle, username: str, password: str, source_ip: str
 ) -> User:
-    """The user for these credentials; 401 (one message for every reason) or 429."""
+    """The user for these credentials; 401 (one message for every reason) or 429.
+    The attempt is counted before the password is checked (store.throttle), so
+    concurrent guesses cannot get past the allowance."""
     try:
-        throttle.check(username_key(username), source_ip)
+        throttle.take(username_key(username), source_ip)
     except TooManyRequests:
         count("login_attempts_total", outcome="throttled")
         logger.warning("login throttled", extra={"username": username, "source_ip": source_ip})
@@ -276,24 +289,28 @@ def authenticate(
     user = repository.get_by_username(username)
     # Verified even for an unknown user (against a dummy hash): same time, same answer.
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(username_key(username), source_ip)
         count("login_attempts_total", outcome="failure")
         logger.info("login failed", extra={"username": username, "source_ip": source_ip})
         raise Unauthorized(BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
-    throttle.clear_username(username_key(username))
+    throttle.succeeded(username_key(username), source_ip)
     count("login_attempts_total", outcome="success")
     logger.info("login succeeded", extra={"user_id": str(user.id)})
     return user
 
 
-def update_profile(repository: UserRepository, user: User, data: ProfileUpdate) -> User:
+def update_profile(repository: UserRepository, throttle: Throttle, user: User, data: ProfileUpdate) -> User:
     changes: dict[str, Any] = {
         field: getattr(data, field) for field in data.model_fields_set & {"full_name", "email", "phone"}
     }
     if data.password is not None:
+        # A stolen token must not become unlimited guesses at the password.
+        throttle.take(str(user.id))
         if not verify_password(user.password_hash, data.current_password or ""):
             raise BadRequest("the current password is wrong", details=[{"field": "current_password"}])
+        throttle.reset(str(user.id))
         changes["password_hash"] = hash_password(data.password)
+        # Whoever else holds a token of this account (the reason to change it) is out.
+        changes["token_version"] = user.token_version + 1
     return _apply(repository, user, changes)
 
 
@@ -306,10 +323,19 @@ def admin_update(repository: UserRepository, admin: User, user_id: uuid.UUID, da
         if user.id == admin.id and changes["role"] != admin.role:
             # Otherwise the last admin could lock everybody out of the admin routes.
             raise Conflict("an admin cannot change their own role", details=[{"field": "role"}])
+        if changes["role"] != user.role:
+            # Tokens issued for the old role end with it.
+            changes["token_version"] = user.token_version + 1
     updated = _apply(repository, user, changes)
     if updated.role != user.role:
         logger.info("role changed", extra={"user_id": str(user.id), "role": updated.role, "by_admin": str(admin.id)})
     return updated
+
+
+def logout_everywhere(repository: UserRepository, user: User) -> None:
+    """Revoke every token of the user issued until now (POST /user-api/logout-all)."""
+    _apply(repository, user, {"token_version": user.token_version + 1})
+    logger.info("logged out everywhere", extra={"user_id": str(user.id)})
 
 
 def _apply(repository: UserRepository, user: User, changes: dict[str, Any]) -> User:

@@ -27,7 +27,7 @@ from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
 from store.ports import Channel
 from store.profile import DatabaseSources
 from store.reservations import CheckoutIntents, ReservationSweeper
-from store.throttle import LoginThrottle
+from store.throttle import LoginThrottle, Throttle, password_confirmation_throttle, registration_throttle
 from store.users import UserRepository
 from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
 
@@ -70,6 +70,14 @@ class Wiring:
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(self.database, self.settings)
+
+    @cached_property
+    def registration_throttle(self) -> Throttle:
+        return registration_throttle(self.database, self.settings)
+
+    @cached_property
+    def password_throttle(self) -> Throttle:
+        return password_confirmation_throttle(self.database, self.settings)
 
     @cached_property
     def lifetime_stats(self) -> LifetimeStats:
