@@ -33,6 +33,9 @@ TEST_PARAMETERS = {
     "ThrottleBaseDelaySeconds": "3",
     "ThrottleMaxDelaySeconds": "6",
     "RegistrationsPerSourcePerHour": "100000",
+    # Functions see a rotated signing key within 2 s (default 300).
+    "JwtKeyCacheSeconds": "2",
+    "CorsAllowedOrigins": "https://shop.example.com",
 }
 
 

@@ -10,6 +10,7 @@ storectl openapi            rebuild the one API description (layers/store/store/
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 storectl alerts             the alerts that fire now (Alertmanager)
+storectl rotate-jwt-key     a new token signing key; the old one works until its tokens expire
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack
+from storectl import cassandra, deploy, docs, emulator, keys, monitoring, recovery, stack
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -209,6 +210,17 @@ def url() -> None:
     if not emulator.is_up(instance):
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     typer.echo(deploy.api_url(instance, deploy.stack_outputs(instance)))
+
+
+@app.command(name="rotate-jwt-key")
+def rotate_jwt_key() -> None:
+    """A new token signing key; tokens of the old one keep working until they expire."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    ring = keys.rotate_jwt_key(instance)
+    retired = ", ".join(key.kid for key in ring.keys[1:]) or "none"
+    console.print(f"new signing key {ring.current.kid}; still accepted until their tokens expire: {retired}")
 
 
 @app.command()

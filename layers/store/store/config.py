@@ -39,11 +39,20 @@ class Settings(BaseSettings):
     cassandra_connect_timeout: float = Field(default=2.0, gt=0)
     cassandra_request_timeout: float = Field(default=5.0, gt=0)
 
-    # Tokens. The secret comes from Secrets Manager through the template.
+    # Tokens. The signing keys are read at run time from the Secrets Manager
+    # secret named here (store.signing_keys); the environment never holds them.
+    jwt_secret_arn: str | None = None
+    jwt_key_cache_seconds: int = Field(default=300, ge=1, le=3600)
+    # A fixed key: unit tests and local runs without a secret only.
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = Field(default="product-store", min_length=1)
     jwt_audience: str = Field(default="product-store-api", min_length=1)
     jwt_lifetime_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: none.
+    cors_allowed_origins: str = ""
+    # Swagger UI and the OpenAPI document: "auto" serves them in local mode only.
+    api_docs: Literal["auto", "on", "off"] = "auto"
 
     # Requests. API Gateway caps bodies at 10 MB; the functions need far less.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -95,12 +104,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _real_secret_outside_local(self) -> Settings:
-        if self.store_stage != "local":
+        if self.store_stage != "local" and not self.jwt_secret_arn:
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if secret.strip().lower() in _PLACEHOLDER_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
                 raise SettingsError(
-                    f"JWT_SECRET is missing, a placeholder or shorter than {MIN_JWT_SECRET_LENGTH} characters; "
-                    f"stage {self.store_stage!r} needs a real signing secret (Secrets Manager in the template)"
+                    f"JWT_SECRET_ARN is missing (and JWT_SECRET is a placeholder or shorter than "
+                    f"{MIN_JWT_SECRET_LENGTH} characters); stage {self.store_stage!r} needs a real signing key "
+                    "(the Secrets Manager secret of the template)"
                 )
         return self
 
@@ -108,6 +118,14 @@ class Settings(BaseSettings):
     def jwt_signing_key(self) -> str:
         # Only local mode can get here without a configured secret (see above).
         return self.jwt_secret.get_secret_value() if self.jwt_secret else LOCAL_JWT_SECRET
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs == "on" or (self.api_docs == "auto" and self.store_stage == "local")
 
     @property
     def cassandra_contact_points(self) -> list[str]:

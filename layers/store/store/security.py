@@ -5,7 +5,8 @@ It costs about 20 ms on one server core and a few times that on a 512 MB Lambda,
 which keeps login and registration fast while making each guess memory-hard.
 
 Tokens: JWT HS256 (PyJWT) with sub, role, exp, iat, jti, iss and aud, all
-required when decoding; the only accepted algorithm is HS256, so `alg: none`
+required when decoding, and `kid` in the header naming the signing key
+(store.signing_keys: fetched from Secrets Manager, rotatable); the only accepted algorithm is HS256, so `alg: none`
 and algorithm-confusion tokens are rejected before any claim is looked at.
 """
 
@@ -22,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from store.config import Settings
 from store.observability import counted, timed
+from store.signing_keys import key_source
 
 Role = Literal["user", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -99,7 +101,8 @@ def issue_token(
         "aud": settings.jwt_audience,
         "ver": version,
     }
-    token = jwt.encode(payload, settings.jwt_signing_key, algorithm=ALGORITHM)
+    key = key_source(settings).ring().current
+    token = jwt.encode(payload, key.key, algorithm=ALGORITHM, headers={"kid": key.kid})
     return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()), claims=claims)
 
 
@@ -107,9 +110,15 @@ def issue_token(
 def decode_token(settings: Settings, token: str) -> TokenClaims:
     """Verify signature, algorithm, expiry, issuer and audience; raise InvalidToken otherwise."""
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("no key id (kid) in the header")
+        key = key_source(settings).verifying(kid, datetime.now(UTC))
+        if key is None:
+            raise InvalidToken(f"unknown or retired signing key {kid!r}")
         payload = jwt.decode(
             token,
-            settings.jwt_signing_key,
+            key,
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,

@@ -9,6 +9,7 @@ Roles are never taken from a request except from an admin (`AdminUserUpdate`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -161,6 +162,7 @@ class UserRepository:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self.database = database
 
     def claim_username(self, username: str, user_id: uuid.UUID) -> bool:
         result = self._db.execute(
@@ -224,6 +226,57 @@ class UserRepository:
         return [User.from_row(row) for row in rows]
 
 
+class AdminRoster:
+    """The set of admin ids in one row, changed only by compare-and-set, so that
+    two admins demoting (or deleting) each other at once cannot leave none: the
+    second change sees the first and is refused."""
+
+    def __init__(self, database: Database, users: UserRepository, roster_id: str = "admins") -> None:
+        self._db = database
+        self._users = users
+        self._ID = roster_id  # another id: a roster of its own (tests)
+
+    def _read(self) -> set[uuid.UUID]:
+        row = self._db.execute("SELECT admins FROM admin_roster WHERE id = ?", (self._ID,), serial=True).one()
+        if row is not None:
+            return set(row.admins or ())
+        # First use on a store from before the roster: build it from the users.
+        admins: set[uuid.UUID] = set()
+        after: uuid.UUID | None = None
+        while page := self._users.page(after, 500):
+            admins |= {user.id for user in page if user.role == "admin"}
+            after = page[-1].id
+        self._db.execute("INSERT INTO admin_roster (id, admins) VALUES (?, ?) IF NOT EXISTS", (self._ID, admins))
+        row = self._db.execute("SELECT admins FROM admin_roster WHERE id = ?", (self._ID,), serial=True).one()
+        return set(row.admins or ())
+
+    def _change(self, change: Callable[[set[uuid.UUID]], set[uuid.UUID]]) -> None:
+        for _ in range(20):
+            current = self._read()
+            wanted = change(set(current))
+            if wanted == current:
+                return
+            result = self._db.execute(
+                "UPDATE admin_roster SET admins = ? WHERE id = ? IF admins = ?", (wanted, self._ID, current or None)
+            )
+            if result.was_applied:
+                return
+        raise Conflict("the admin list is being changed concurrently; try again")
+
+    def add(self, user_id: uuid.UUID) -> None:
+        self._change(lambda admins: admins | {user_id})
+
+    def remove(self, user_id: uuid.UUID) -> None:
+        """Take the user off the roster; 409 when they are the last admin."""
+
+        def without(admins: set[uuid.UUID]) -> set[uuid.UUID]:
+            if admins <= {user_id}:
+                raise Conflict("the last admin can be neither demoted nor deleted")
+            return admins - {user_id}
+
+        self._change(without)
+
+
 def create_user(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
     """Create a user; 409 when the name is taken (decided by Cassandra, atomically)."""
     now = to_ms(utc_now())  # what Cassandra keeps
@@ -245,6 +298,8 @@ def create_user(repository: UserRepository, data: UserCreate, role: Role = "user
     except Exception:
         repository.release_username(user.username, user.id)
         raise
+    if role == "admin":
+        AdminRoster(repository.database, repository).add(user.id)
     return user
 
 
@@ -326,6 +381,11 @@ def admin_update(repository: UserRepository, admin: User, user_id: uuid.UUID, da
         if changes["role"] != user.role:
             # Tokens issued for the old role end with it.
             changes["token_version"] = user.token_version + 1
+            roster = AdminRoster(repository.database, repository)
+            if user.role == "admin":
+                roster.remove(user.id)  # 409 for the last admin
+            else:
+                roster.add(user.id)
     updated = _apply(repository, user, changes)
     if updated.role != user.role:
         logger.info("role changed", extra={"user_id": str(user.id), "role": updated.role, "by_admin": str(admin.id)})
@@ -355,6 +415,8 @@ def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID) -> 
     user = get_user(repository, user_id)
     if user.id == admin.id:
         raise Conflict("an admin cannot delete themself")
+    if user.role == "admin":
+        AdminRoster(repository.database, repository).remove(user.id)  # 409 for the last admin
     if not repository.delete(user):
         raise NotFound("user not found")
     logger.info("user deleted", extra={"user_id": str(user.id), "by_admin": str(admin.id)})
