@@ -128,7 +128,7 @@ def deploy_command() -> None:
     built = deploy.build(instance)
     docs_build = docs.start_build(instance)
     deploy.migrate(instance)
-    deploy.seed_accounts(instance, demo=True)
+    deploy.seed_accounts(instance, demo=instance.runs_local_cassandra)
     outputs = deploy.deploy(instance, built)
     api = deploy.api_url(instance, outputs)
     # A deploy replaces the code, so the emulator starts new workers: warm them again.

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # Notifications: the messages' language and the SES sender (no email channel when unset).
     notifications_language: Literal["en", "ru"] = "en"
     notifications_sender: str | None = None
+    # Channel messages (SMS, email) per user per hour; past it they are dropped.
+    notifications_per_user_per_hour: int = Field(default=10, ge=1)
 
     # The simulated payment provider's rules (see store.payments): comma-separated cents.
     payment_decline_above: Decimal = Field(default=Decimal("100000.00"), gt=0)

@@ -3,7 +3,7 @@ inbox, newest first, of which the last INBOX_SIZE are kept."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -134,12 +134,16 @@ class Notifier:
         users: UserDirectory,
         channels: Sequence[Channel],
         language: str,
+        allow: Callable[[UUID], bool] | None = None,
     ) -> None:
         self._marks = marks
         self._inbox = inbox
         self._users = users
         self._channels = channels
         self._language = language
+        # Per-user allowance of channel messages (SMS, email cost money and can
+        # be abused, e.g. a checkout-then-cancel loop); the inbox is not limited.
+        self._allow = allow
 
     def handle(self, event: DomainEvent) -> None:
         message = render_message(event, self._language)
@@ -152,8 +156,14 @@ class Notifier:
         user = self._users.get(event.user_id)
         if user is None:
             return
-        for channel in self._channels:
-            if ADDRESSES[channel.name](user) and not self._marks.done(channel.name, event.id):
-                send_all([channel], user, message, self._language)  # best effort: a failure is counted
-                self._marks.mark(channel.name, event.id)
+        due = [c for c in self._channels if ADDRESSES[c.name](user) and not self._marks.done(c.name, event.id)]
+        if due and self._allow is not None and not self._allow(user.id):
+            for channel in due:
+                count("notifications_sent_total", channel=channel.name, outcome="limited")
+                self._marks.mark(channel.name, event.id)  # dropped for good, not retried
+            logger.warning("notification limit reached", extra={"user_id": str(user.id), "event_id": str(event.id)})
+            return
+        for channel in due:
+            send_all([channel], user, message, self._language)  # best effort: a failure is counted
+            self._marks.mark(channel.name, event.id)
         logger.info("notification handled", extra={"event_id": str(event.id), "order_id": str(event.order_id)})

@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 import random
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +35,7 @@ from store.errors import TooManyRequests
 USERNAME = "login_username"
 IP = "login_ip"
 REGISTRATION_IP = "register_ip"
+NOTIFICATIONS_USER = "notify_user"
 PASSWORD_CONFIRMATION = "password_user"  # noqa: S105 - a throttle kind, not a password
 
 # Compare-and-set rounds one attempt may lose before it is answered 429: each
@@ -186,3 +189,24 @@ def password_confirmation_throttle(database: Database, settings: Settings) -> Th
         _policy(settings, settings.login_max_failures_per_username, settings.login_failure_window_seconds),
         "too many wrong current passwords; try again later",
     )
+
+
+def notification_allowance(database: Database, settings: Settings) -> Callable[[uuid.UUID], bool]:
+    """Whether a user may get one more channel message (SMS, email) this hour:
+    `notifications_per_user_per_hour`, then none until the hour is over."""
+    hour = 3600
+    throttle = Throttle(
+        database,
+        NOTIFICATIONS_USER,
+        Policy(free=settings.notifications_per_user_per_hour, base_delay=hour, max_delay=hour, window=hour),
+        "too many notifications",
+    )
+
+    def allow(user_id: uuid.UUID) -> bool:
+        try:
+            throttle.take(str(user_id))
+        except TooManyRequests:
+            return False
+        return True
+
+    return allow

@@ -27,7 +27,13 @@ from store.payments import PaymentLedger, PaymentRepository, SimulatedProvider
 from store.ports import Channel
 from store.profile import DatabaseSources
 from store.reservations import CheckoutIntents, ReservationSweeper
-from store.throttle import LoginThrottle, Throttle, password_confirmation_throttle, registration_throttle
+from store.throttle import (
+    LoginThrottle,
+    Throttle,
+    notification_allowance,
+    password_confirmation_throttle,
+    registration_throttle,
+)
 from store.users import UserRepository
 from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
 
@@ -171,6 +177,7 @@ class Wiring:
             users=self.users,
             channels=self.channels,
             language=self.settings.notifications_language,
+            allow=notification_allowance(self.database, self.settings),
         )
 
     @cached_property
