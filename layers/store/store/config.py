@@ -34,8 +34,16 @@ class Settings(BaseSettings):
     cassandra_hosts: str = "127.0.0.1"
     cassandra_port: int = Field(default=9042, ge=1, le=65535)
     cassandra_keyspace: str = "store"
-    cassandra_local_dc: str = "datacenter1"
+    cassandra_local_dc: str = Field(default="datacenter1", pattern=r"^[A-Za-z0-9_.-]+$")
     cassandra_replication_factor: int = Field(default=1, ge=1)
+    # NetworkTopologyStrategy per data centre, e.g. "eu-west:3,eu-central:3";
+    # empty: cassandra_replication_factor in cassandra_local_dc (1 locally).
+    cassandra_replication: str = Field(default="", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+(,[A-Za-z0-9_.-]+:[0-9]+)*)?$")
+    # Production clusters: username/password from a Secrets Manager secret
+    # ({"username": ..., "password": ...}) and TLS; both off locally.
+    cassandra_credentials_secret_arn: str | None = None
+    cassandra_tls: bool = False
+    cassandra_tls_ca_file: str | None = None
     cassandra_connect_timeout: float = Field(default=2.0, gt=0)
     cassandra_request_timeout: float = Field(default=5.0, gt=0)
 
@@ -128,6 +136,14 @@ class Settings(BaseSettings):
     @property
     def api_docs_enabled(self) -> bool:
         return self.api_docs == "on" or (self.api_docs == "auto" and self.store_stage == "local")
+
+    @property
+    def keyspace_replication(self) -> dict[str, int]:
+        """Replicas per data centre for NetworkTopologyStrategy."""
+        if not self.cassandra_replication:
+            return {self.cassandra_local_dc: self.cassandra_replication_factor}
+        pairs = (item.split(":") for item in self.cassandra_replication.split(","))
+        return {dc.strip(): int(count) for dc, count in pairs}
 
     @property
     def cassandra_contact_points(self) -> list[str]:
