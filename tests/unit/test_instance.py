@@ -63,6 +63,7 @@ _SERVICES = {
     "AWS::SQS::Queue": {"sqs"},
     "AWS::SQS::QueuePolicy": {"sqs"},
     "AWS::SecretsManager::Secret": {"secretsmanager"},
+    "AWS::IAM::ManagedPolicy": {"iam"},
     "AWS::Events::Rule": {"events"},
     "AWS::Logs::LogGroup": {"logs"},
     # Created only on AWS (condition OnAws), but the template names them.
