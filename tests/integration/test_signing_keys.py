@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from typer.testing import CliRunner
 
 from store.signing_keys import KeyRing, SigningKey, parse_keyring
+from storectl.cli import app
 from storectl.keys import jwt_lifetime, rotate_jwt_key
 from support import LocalStack, bearer, eventually, new_user, token_for
 
@@ -91,3 +93,26 @@ def test_tokens_survive_a_rotation_and_a_retired_key_ends_with_its_window(
     )
     eventually(lambda: _statuses(api, before) == {401}, timeout=30, what="the retired key's token to be refused")
     assert _statuses(api, after) == {200}
+
+
+@pytest.mark.runs_last
+def test_storectl_rotate_jwt_key_rotates_and_old_tokens_keep_working(
+    api: httpx.Client, local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = local_stack.instance
+    for name, value in {
+        "STORE_EMULATOR_PORT": str(instance.emulator_port),
+        "STORE_STACK_NAME": instance.stack_name,
+        "STORE_STATE_DIR": str(instance.state_dir),
+    }.items():
+        monkeypatch.setenv(name, value)
+    _, token = new_user(api)
+    before = _ring(local_stack)
+    result = CliRunner().invoke(app, ["rotate-jwt-key"])
+    assert result.exit_code == 0, result.output
+    after = _ring(local_stack)
+    assert after.current.kid != before.current.kid
+    assert after.current.kid in result.output
+    retired = {key.kid: key for key in after.keys[1:]}
+    assert retired[before.current.kid].retired_at is not None
+    assert _statuses(api, token) == {200}
