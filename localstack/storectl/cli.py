@@ -67,9 +67,12 @@ def up() -> None:
     console.print(f"  Health:        curl {result.api_url}/api/health")
     console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
     console.print(f"  Docs site:     {instance.docs_url}")
-    console.print("  Demo accounts (local only; log in at POST /user-api/login):")
-    for username, password, role in deploy.DEMO_ACCOUNTS:
-        console.print(f"                 {username} / {password}   ({role})", markup=False)
+    if instance.runs_local_cassandra:
+        console.print("  Demo accounts (local only; log in at POST /user-api/login):")
+        for username, password, role in deploy.DEMO_ACCOUNTS:
+            console.print(f"                 {username} / {password}   ({role})", markup=False)
+    else:
+        console.print("  Demo accounts: none (CASSANDRA_HOSTS names a cluster storectl does not run)")
     console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
     console.print(f"  Dashboards:    {instance.prometheus_url}/consoles/index.html")
     console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
