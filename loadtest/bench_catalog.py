@@ -27,7 +27,7 @@ import httpx
 from benchkit import LambdaContext, quiet_function_output, report, rest_api_event, throwaway_stack, timed_ms
 from storectl import seed
 from storectl.deploy import demo_admin
-from storectl.emulator import aws_client
+from storectl.emulator import _LOCAL_CREDENTIALS, REGION
 from storectl.instance import PROJECT_ROOT, Instance
 from storectl.processes import port_is_free
 
@@ -35,12 +35,16 @@ UVICORN_PORT = 18080
 QUERY = {"category": "electronics", "sort": "price", "order": "asc", "limit": "20"}
 
 
-def function_environment(instance: Instance, jwt_secret: str) -> dict[str, str]:
-    """What the deployed function gets from the template, for a local process."""
+def function_environment(instance: Instance, jwt_secret_arn: str) -> dict[str, str]:
+    """What the deployed function gets from the template, for a local process
+    (the signing key is read from the emulator's Secrets Manager, as deployed)."""
     return {
         "CASSANDRA_HOSTS": instance.cassandra_hosts,
         "CASSANDRA_PORT": str(instance.cassandra_port),
-        "JWT_SECRET": jwt_secret,
+        "JWT_SECRET_ARN": jwt_secret_arn,
+        "AWS_ENDPOINT_URL": instance.endpoint_url,
+        "AWS_DEFAULT_REGION": REGION,
+        **_LOCAL_CREDENTIALS,
         "POWERTOOLS_SERVICE_NAME": "catalog",
         "POWERTOOLS_METRICS_NAMESPACE": "ProductStore",
     }
@@ -124,9 +128,7 @@ def main() -> None:
         elapsed = time.monotonic() - started
         print(f"\nseeded {len(created)} products in {elapsed:.1f} s: {len(created) / elapsed:.0f} products/s")
 
-        secrets = aws_client(instance, "secretsmanager")
-        jwt_secret = secrets.get_secret_value(SecretId=result.outputs["JwtSecretArn"])["SecretString"]
-        env = function_environment(instance, jwt_secret)
+        env = function_environment(instance, result.outputs["JwtSecretArn"])
 
         print(f"\nGET /api/products?{'&'.join(f'{k}={v}' for k, v in QUERY.items())}, ms")
         print(f"{'':40} {'median':>8} {'p99':>8}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from store.signing_keys import SigningKey, parse_keyring
 from storectl import stack
 from storectl.instance import test_instance
 from support import TEST_PARAMETERS, LocalStack, token_for
@@ -46,13 +47,14 @@ def admin_token(api: httpx.Client) -> str:
 
 
 @pytest.fixture(scope="session")
-def jwt_secret(local_stack: LocalStack) -> str:
-    """The stack's real signing key, read from the emulator's Secrets Manager, to
-    forge tokens that are correctly signed but wrong in some other way."""
-    secret: str = local_stack.client("secretsmanager").get_secret_value(SecretId=local_stack.outputs["JwtSecretArn"])[
+def jwt_secret(local_stack: LocalStack) -> SigningKey:
+    """The stack's current signing key (id and material), read from the emulator's
+    Secrets Manager, to forge tokens that are correctly signed but wrong in some
+    other way."""
+    text: str = local_stack.client("secretsmanager").get_secret_value(SecretId=local_stack.outputs["JwtSecretArn"])[
         "SecretString"
     ]
-    return secret
+    return parse_keyring(text).current
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

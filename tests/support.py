@@ -23,7 +23,21 @@ T = TypeVar("T")
 # that a poison message reaches the DLQ within a minute; the order lifecycle
 # runs at 1/50 of the seeds' timings (every wait at least 1 s: about 10-15 s
 # from payment to purge).
-TEST_PARAMETERS = {"EventQueueVisibilityTimeout": "15", "OrderTimeScale": "0.02", "CheckoutIntentSeconds": "20"}
+# Throttles: waits of 3 s doubling to at most 6 s instead of 2 s to 60 (the lockout test waits it
+# out); registrations per source are effectively unlimited, since the whole
+# suite (Schemathesis too) registers from one address - the registration
+# throttle's test fills its own address's allowance in Cassandra instead.
+TEST_PARAMETERS = {
+    "EventQueueVisibilityTimeout": "15",
+    "OrderTimeScale": "0.02",
+    "CheckoutIntentSeconds": "20",
+    "ThrottleBaseDelaySeconds": "3",
+    "ThrottleMaxDelaySeconds": "6",
+    "RegistrationsPerSourcePerHour": "100000",
+    # Functions see a rotated signing key within 2 s (default 300).
+    "JwtKeyCacheSeconds": "2",
+    "CorsAllowedOrigins": "https://shop.example.com",
+}
 
 
 class LocalStack:

@@ -10,6 +10,7 @@ storectl openapi            rebuild the one API description (layers/store/store/
 storectl logs FUNCTION      a function's logs (CloudWatch Logs on the emulator)
 storectl executions [ORDER] order lifecycle executions; one order's states with times
 storectl alerts             the alerts that fire now (Alertmanager)
+storectl rotate-jwt-key     a new token signing key; the old one works until its tokens expire
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack
+from storectl import cassandra, deploy, docs, emulator, keys, monitoring, recovery, stack
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -66,9 +67,12 @@ def up() -> None:
     console.print(f"  Health:        curl {result.api_url}/api/health")
     console.print(f"  API docs:      {result.api_url}/api/docs   (Swagger UI of the whole API; Authorize to try it)")
     console.print(f"  Docs site:     {instance.docs_url}")
-    console.print("  Demo accounts (local only; log in at POST /user-api/login):")
-    for account in deploy.DEMO_ACCOUNTS:
-        console.print(f"                 {account.username} / {account.password}   ({account.role})", markup=False)
+    if instance.runs_local_cassandra:
+        console.print("  Demo accounts (local only; log in at POST /user-api/login):")
+        for account in deploy.DEMO_ACCOUNTS:
+            console.print(f"                 {account.username} / {account.password}   ({account.role})", markup=False)
+    else:
+        console.print("  Demo accounts: none (CASSANDRA_HOSTS names a cluster storectl does not run)")
     console.print("  Logs:          storectl logs catalog --follow   (functions: " + ", ".join(FUNCTIONS) + ")")
     console.print(f"  Dashboards:    {instance.prometheus_url}/consoles/index.html")
     console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
@@ -127,7 +131,7 @@ def deploy_command() -> None:
     built = deploy.build(instance)
     docs_build = docs.start_build(instance)
     deploy.migrate(instance)
-    deploy.seed_accounts(instance, demo=True)
+    deploy.seed_accounts(instance, demo=instance.runs_local_cassandra)
     outputs = deploy.deploy(instance, built)
     api = deploy.api_url(instance, outputs)
     # A deploy replaces the code, so the emulator starts new workers: warm them again.
@@ -209,6 +213,17 @@ def url() -> None:
     if not emulator.is_up(instance):
         raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
     typer.echo(deploy.api_url(instance, deploy.stack_outputs(instance)))
+
+
+@app.command(name="rotate-jwt-key")
+def rotate_jwt_key() -> None:
+    """A new token signing key; tokens of the old one keep working until they expire."""
+    instance = _instance()
+    if not emulator.is_up(instance):
+        raise StoreCtlError(f"the AWS emulator is not running on {instance.endpoint_url}", "run `make up`")
+    ring = keys.rotate_jwt_key(instance)
+    retired = ", ".join(key.kid for key in ring.keys[1:]) or "none"
+    console.print(f"new signing key {ring.current.kid}; still accepted until their tokens expire: {retired}")
 
 
 @app.command()

@@ -55,6 +55,12 @@ class Instance:
         return self.external_cassandra_hosts or "127.0.0.1"
 
     @property
+    def runs_local_cassandra(self) -> bool:
+        """Whether the Cassandra node is the throwaway one storectl runs itself
+        (the only place the well-known demo accounts may be created)."""
+        return self.external_cassandra_hosts is None
+
+    @property
     def cassandra_dir(self) -> Path:
         return self.state_dir / "cassandra"
 

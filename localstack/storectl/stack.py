@@ -58,9 +58,10 @@ def up(
     timings["migrate"] = time.monotonic() - mark
     report(f"schema migrations applied: {', '.join(applied) if applied else 'none pending'}")
 
-    # storectl deploys only local stacks, so the demo accounts always belong here.
+    # The demo accounts (well-known passwords) only in the node storectl runs,
+    # never in a cluster that CASSANDRA_HOSTS names.
     mark = time.monotonic()
-    created = deploy.seed_accounts(instance, demo=True)
+    created = deploy.seed_accounts(instance, demo=instance.runs_local_cassandra)
     timings["accounts"] = time.monotonic() - mark
     report(f"accounts created: {', '.join(created) if created else 'none (they exist)'}")
 

@@ -140,13 +140,17 @@ def test_admin_changes_a_role_and_it_applies_at_once(api: httpx.Client, admin_to
     promoted = api.put(f"/user-api/users/{user['id']}", json={"role": "admin"}, headers=bearer(admin_token))
     assert promoted.status_code == 200
     assert promoted.json()["role"] == "admin"
-    # The role that counts is the stored one, so even the old token now has it...
+    # A role change ends the user's earlier tokens (token version); a new one has the role...
+    assert api.get("/user-api/users", headers=bearer(token)).status_code == 401
+    token = token_for(api, user["username"], "a-good-password")
     assert api.get("/user-api/users", headers=bearer(token)).status_code == 200
     assert api.get("/user-api/me", headers=bearer(token)).json()["role"] == "admin"
 
     demoted = api.put(f"/user-api/users/{user['id']}", json={"role": "user"}, headers=bearer(admin_token))
     assert demoted.json()["role"] == "user"
-    # ...and a demoted admin loses the admin routes at once, token or not.
+    # ...and a demoted admin loses the admin routes at once.
+    assert api.get("/user-api/users", headers=bearer(token)).status_code == 401
+    token = token_for(api, user["username"], "a-good-password")
     assert api.get("/user-api/users", headers=bearer(token)).status_code == 403
 
 

@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 
+from store.signing_keys import SigningKey
 from support import bearer, login, new_user, register, unique_username
 
 ADMIN_ROUTES = [
@@ -27,6 +28,11 @@ def _fields(response: httpx.Response) -> set[str]:
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     return {detail["field"] for detail in error["details"]}
+
+
+def _forge(claims: dict[str, Any], key: SigningKey) -> str:
+    """A token signed with the stack's real current key."""
+    return jwt.encode(claims, key.key, "HS256", headers={"kid": key.kid})
 
 
 # -- malformed input -> 422 naming the field -----------------------------------
@@ -172,17 +178,22 @@ def _assert_401(api: httpx.Client, token: str) -> None:
 
 
 def test_a_correctly_forged_token_works_so_the_negative_cases_below_mean_something(
-    api: httpx.Client, jwt_secret: str
+    api: httpx.Client, jwt_secret: SigningKey
 ) -> None:
     user, _ = new_user(api)
-    token = jwt.encode(_claims(user["id"]), jwt_secret, algorithm="HS256")
+    token = _forge(_claims(user["id"]), jwt_secret)
     assert api.get("/user-api/me", headers=bearer(token)).json()["id"] == user["id"]
 
 
-def test_expired_token_is_401(api: httpx.Client, jwt_secret: str) -> None:
+def test_expired_token_is_401(api: httpx.Client, jwt_secret: SigningKey) -> None:
     user, _ = new_user(api)
     past = datetime.now(UTC) - timedelta(hours=1)
-    token = jwt.encode(_claims(user["id"], iat=past, exp=past + timedelta(minutes=30)), jwt_secret, "HS256")
+    token = jwt.encode(
+        _claims(user["id"], iat=past, exp=past + timedelta(minutes=30)),
+        jwt_secret.key,
+        "HS256",
+        headers={"kid": jwt_secret.kid},
+    )
     _assert_401(api, token)
 
 
@@ -208,13 +219,16 @@ def test_tampered_claims_are_401(api: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(("claim", "value"), [("iss", "someone-else"), ("aud", "another-api")])
-def test_wrong_issuer_or_audience_is_401(api: httpx.Client, jwt_secret: str, claim: str, value: str) -> None:
+def test_wrong_issuer_or_audience_is_401(api: httpx.Client, jwt_secret: SigningKey, claim: str, value: str) -> None:
     user, _ = new_user(api)
-    _assert_401(api, jwt.encode(_claims(user["id"], **{claim: value}), jwt_secret, "HS256"))
+    _assert_401(api, _forge(_claims(user["id"], **{claim: value}), jwt_secret))
 
 
-def test_token_of_a_user_that_never_existed_is_401(api: httpx.Client, jwt_secret: str) -> None:
-    _assert_401(api, jwt.encode(_claims(str(uuid.uuid4()), role="admin"), jwt_secret, "HS256"))
+def test_token_of_a_user_that_never_existed_is_401(api: httpx.Client, jwt_secret: SigningKey) -> None:
+    _assert_401(
+        api,
+        _forge(_claims(str(uuid.uuid4()), role="admin"), jwt_secret),
+    )
 
 
 def test_revoked_token_is_401(api: httpx.Client) -> None:

@@ -226,3 +226,48 @@ def _more_items_router() -> APIRouter:
         return []
 
     return more
+
+
+@pytest.mark.parametrize("path", ["/t/health", "/t/nowhere", "/t/boom", "/t/docs"])
+def test_every_response_carries_the_security_headers(path: str) -> None:
+    response = client.get(path)
+    for name, value in http.SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Set environment variables, then build an app with settings read afresh."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _app_client() -> TestClient:
+    get_settings.cache_clear()
+    return TestClient(http.create_app("test", "/t", [http.docs_router(), router]))
+
+
+def test_docs_are_off_on_aws_unless_switched_on(configured: pytest.MonkeyPatch) -> None:
+    configured.setenv("STORE_STAGE", "aws")
+    configured.setenv("JWT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt")
+    assert _app_client().get("/t/docs").status_code == 404
+    assert _app_client().get("/t/openapi.json").status_code == 404
+    configured.setenv("API_DOCS", "on")
+    assert _app_client().get("/t/docs").status_code == 200
+
+
+def test_cors_preflight_only_for_an_allowed_origin(configured: pytest.MonkeyPatch) -> None:
+    configured.setenv("CORS_ALLOWED_ORIGINS", "https://shop.example.com")
+    app = _app_client()
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    allowed = app.options("/t/items", headers={"Origin": "https://shop.example.com", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example.com"
+    refused = app.options("/t/items", headers={"Origin": "https://evil.example.net", **preflight})
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    simple = app.get("/t/health", headers={"Origin": "https://evil.example.net"})
+    assert "access-control-allow-origin" not in simple.headers

@@ -63,6 +63,7 @@ _SERVICES = {
     "AWS::SQS::Queue": {"sqs"},
     "AWS::SQS::QueuePolicy": {"sqs"},
     "AWS::SecretsManager::Secret": {"secretsmanager"},
+    "AWS::IAM::ManagedPolicy": {"iam"},
     "AWS::Events::Rule": {"events"},
     "AWS::Logs::LogGroup": {"logs"},
     # Created only on AWS (condition OnAws), but the template names them.
@@ -105,3 +106,25 @@ def test_down_leaves_an_existing_emulator_alone(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CASSANDRA_HOSTS", "10.0.0.1")
     monkeypatch.setenv("STORE_STATE_DIR", str(tmp_path))
     assert stack.down(dev_instance()) == []
+
+
+def test_demo_accounts_only_in_the_node_storectl_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up` and `deploy` seed the demo accounts (well-known passwords) only when
+    the Cassandra node is storectl's own, never in a cluster CASSANDRA_HOSTS names."""
+    assert dev_instance().runs_local_cassandra
+    monkeypatch.setenv("CASSANDRA_HOSTS", "cassandra.internal.example")
+    assert not dev_instance().runs_local_cassandra
+    for module in ("stack.py", "cli.py"):
+        source = (PROJECT_ROOT / "localstack" / "storectl" / module).read_text()
+        assert "seed_accounts(instance, demo=instance.runs_local_cassandra)" in source
+        assert "demo=True" not in source
+
+
+def test_the_stage_has_no_default_so_every_deploy_names_it() -> None:
+    template = (PROJECT_ROOT / "template.yaml").read_text()
+    stage = re.search(r"\n  Stage:\n((?:    .*\n|\s*#.*\n)+)", template)
+    assert stage is not None
+    assert "Default:" not in stage.group(1)
+    samconfig = (PROJECT_ROOT / "samconfig.toml").read_text()
+    assert 'parameter_overrides = "Stage=aws"' in samconfig
+    assert 'parameter_overrides = "Stage=local"' in samconfig

@@ -10,6 +10,7 @@ import pytest
 from fakes import World
 from store.db import CassandraUnavailable
 from store.events import DomainEvent
+from store.notifications import Notifier
 
 
 @pytest.fixture
@@ -104,3 +105,30 @@ def test_a_lost_delivery_record_sends_nothing_twice(world: World) -> None:
     world.notifier.handle(_event(user.id))
     assert len(world.sms.sent) == 1
     assert len(world.inbox.entries) == 1
+def test_past_the_users_allowance_channel_messages_are_dropped_but_the_inbox_is_not(world: World) -> None:
+
+    allowance: dict[uuid.UUID, int] = {}
+
+    def allow(user_id: uuid.UUID) -> bool:
+        allowance[user_id] = allowance.get(user_id, 0) + 1
+        return allowance[user_id] <= 2
+
+    notifier = Notifier(
+        marks=world.marks,
+        inbox=world.inbox,
+        users=world.users,
+        channels=[world.email, world.sms],
+        templates=world.templates,
+        deliveries=world.deliveries,
+        language="en",
+        allow=allow,
+    )
+    user = world.users.add(email="ann@example.com", phone="+15550100")
+    events = [_event(user.id, status) for status in ("CREATED", "CANCELLED", "CREATED", "CANCELLED")]
+    for event in events:
+        notifier.handle(event)
+    assert len(world.inbox.entries) == 4
+    assert len(world.sms.sent) == len(world.email.sent) == 2
+    # A dropped message is not retried by a redelivery.
+    notifier.handle(events[-1])
+    assert len(world.sms.sent) == 2

@@ -19,6 +19,7 @@ from store.security import (
     issue_token,
     verify_password,
 )
+from store.signing_keys import LOCAL_KID, KeyRing, KeyRingError, SigningKey, parse_keyring, rotated
 
 SETTINGS = Settings(jwt_secret="unit-test-secret-that-is-long-enough-0123456789")
 USER_ID = uuid.uuid4()
@@ -43,8 +44,8 @@ def _claims(**overrides: object) -> dict[str, object]:
     return {key: value for key, value in claims.items() if value is not None}
 
 
-def _sign(claims: dict[str, object], key: str = SETTINGS.jwt_signing_key) -> str:
-    return jwt.encode(claims, key, algorithm="HS256")
+def _sign(claims: dict[str, object], key: str = SETTINGS.jwt_signing_key, kid: str = LOCAL_KID) -> str:
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid})
 
 
 def test_issued_token_round_trips_with_every_claim() -> None:
@@ -55,7 +56,7 @@ def test_issued_token_round_trips_with_every_claim() -> None:
     assert claims.role == "admin"
     assert issued.expires_in == 30 * 60
     raw = jwt.decode(issued.access_token, options={"verify_signature": False})
-    assert set(raw) == {"sub", "role", "exp", "iat", "jti", "iss", "aud"}
+    assert set(raw) == {"sub", "role", "exp", "iat", "jti", "iss", "aud", "ver"}
     assert jwt.get_unverified_header(issued.access_token)["alg"] == "HS256"
 
 
@@ -146,3 +147,49 @@ def test_unknown_user_check_costs_what_a_real_hash_costs() -> None:
     # user" would answer faster (or slower) than "wrong password".
     assert not security._hasher.check_needs_rehash(security._DUMMY_HASH)
     assert security.verify_password(None, "anything") is False
+
+
+def test_the_token_version_round_trips_and_defaults_to_zero() -> None:
+    assert decode_token(SETTINGS, issue_token(SETTINGS, USER_ID, "user", version=7).access_token).version == 7
+    # A token from before versions existed counts as version 0.
+    assert decode_token(SETTINGS, _sign(_claims())).version == 0
+    with pytest.raises(InvalidToken):
+        decode_token(SETTINGS, _sign(_claims(ver="7")))
+
+
+def test_a_token_names_its_key_and_one_without_a_known_key_id_is_refused() -> None:
+    token = issue_token(SETTINGS, USER_ID, "user").access_token
+    assert jwt.get_unverified_header(token)["kid"] == LOCAL_KID
+    with pytest.raises(InvalidToken, match="kid"):
+        decode_token(SETTINGS, jwt.encode(_claims(), SETTINGS.jwt_signing_key, algorithm="HS256"))
+    with pytest.raises(InvalidToken, match="unknown or retired"):
+        decode_token(SETTINGS, _sign(_claims(), kid="another"))
+
+
+KEY_A, KEY_B = "a" * 40, "b" * 40
+
+
+def test_a_retired_key_verifies_until_its_tokens_have_expired() -> None:
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=30)
+    ring = rotated(parse_keyring(KEY_A), now, lifetime)
+    assert ring.current.key != KEY_A
+    assert ring.verifying("initial", now + timedelta(minutes=29), lifetime) == KEY_A
+    assert ring.verifying("initial", now + timedelta(minutes=31), lifetime) is None
+    assert parse_keyring(ring.to_json()) == ring
+    # The next rotation after the window drops the old key altogether.
+    later = rotated(ring, now + timedelta(minutes=31), lifetime)
+    assert [key.kid for key in later.keys][1:] == [ring.current.kid]
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        KeyRing((SigningKey("x", KEY_A, datetime.now(UTC)),)),  # nothing current
+        KeyRing((SigningKey("x", KEY_A), SigningKey("y", KEY_B))),  # two current
+        KeyRing((SigningKey("x", "short"),)),
+    ],
+)
+def test_unusable_key_rings_are_refused(ring: KeyRing) -> None:
+    with pytest.raises(KeyRingError):
+        parse_keyring(ring.to_json())

@@ -2,57 +2,34 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from cassandra.util import uuid_from_time
 from pydantic import ValidationError
 
-from store.config import Settings
-from store.errors import TooManyRequests
-from store.throttle import IP, USERNAME, LoginThrottle
+from store.throttle import Policy, retry_after
 from store.users import ProfileUpdate, User, UserCreate, UserPublic, username_key
 
-
-class _Row:
-    def __init__(self, failed_at: uuid.UUID) -> None:
-        self.failed_at = failed_at
+_POLICY = Policy(free=5, base_delay=2, max_delay=60, window=300)
 
 
-class _FailuresDb:
-    """Answers the throttle's SELECT with failures `ages` seconds old, newest first."""
-
-    def __init__(self, ages: dict[str, list[float]], now: float) -> None:
-        self.rows = {kind: [_Row(uuid_from_time(now - age)) for age in sorted(a)] for kind, a in ages.items()}
-
-    def execute(self, cql: str, params: tuple[Any, ...] = ()) -> list[_Row]:
-        kind, _, limit = params
-        return self.rows.get(kind, [])[:limit]
+def test_the_free_attempts_pass_at_once() -> None:
+    now = datetime.now(UTC)
+    for attempts in range(5):
+        assert retry_after(_POLICY, attempts, now, now) is None
 
 
-def _throttle(ages: dict[str, list[float]], now: float) -> LoginThrottle:
-    database: Any = _FailuresDb(ages, now)
-    return LoginThrottle(database, Settings())
+def test_past_the_free_attempts_the_delay_doubles_up_to_the_cap() -> None:
+    assert [_POLICY.delay_after(n) for n in range(5, 12)] == [2, 4, 8, 16, 32, 60, 60]
+    # However many attempts an attacker made, the wait never exceeds the cap.
+    assert _POLICY.delay_after(10_000) == 60
 
 
-def test_fewer_failures_than_the_limit_are_not_throttled() -> None:
-    now = time.time()
-    throttle = _throttle({USERNAME: [10, 20, 30, 40]}, now)
-    assert throttle.retry_after(USERNAME, "ann", datetime.fromtimestamp(now, UTC)) is None
-    throttle.check("ann", "10.0.0.1")
-
-
-def test_retry_after_is_when_the_oldest_counted_failure_leaves_the_window() -> None:
-    now = time.time()
-    throttle = _throttle({IP: [1, 2, 3, 4, 100, 250]}, now)
-    # The fifth-newest failure is 100 s old: free again in 300 - 100 s.
-    assert throttle.retry_after(IP, "10.0.0.1", datetime.fromtimestamp(now, UTC)) == 200
-    with pytest.raises(TooManyRequests) as raised:
-        throttle.check("ann", "10.0.0.1")
-    assert 195 <= int(raised.value.headers["Retry-After"]) <= 200
+def test_retry_after_counts_from_the_last_attempt() -> None:
+    now = datetime.now(UTC)
+    assert retry_after(_POLICY, 7, now - timedelta(seconds=3), now) == 5  # 8 s after the last one
+    assert retry_after(_POLICY, 7, now - timedelta(seconds=9), now) is None
 
 
 def test_user_public_has_no_password_fields() -> None:

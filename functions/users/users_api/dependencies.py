@@ -13,7 +13,7 @@ from store.deliveries import NotificationDeliveries
 from store.notifications import NotificationInbox, Notifier
 from store.profile import ProfileSources
 from store.templates import TemplateStore
-from store.throttle import LoginThrottle
+from store.throttle import LoginThrottle, Throttle
 from store.users import UserRepository
 from store.wiring import wiring
 
@@ -24,6 +24,14 @@ def _users() -> UserRepository:
 
 def _login_throttle() -> LoginThrottle:
     return wiring().login_throttle
+
+
+def _registration_throttle() -> Throttle:
+    return wiring().registration_throttle
+
+
+def _password_throttle() -> Throttle:
+    return wiring().password_throttle
 
 
 def _inbox() -> NotificationInbox:
@@ -53,6 +61,8 @@ def _deliveries() -> NotificationDeliveries:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 UsersDep = Annotated[UserRepository, Depends(_users)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(_login_throttle)]
+RegistrationThrottleDep = Annotated[Throttle, Depends(_registration_throttle)]
+PasswordThrottleDep = Annotated[Throttle, Depends(_password_throttle)]
 InboxDep = Annotated[NotificationInbox, Depends(_inbox)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
 ProfileSourcesDep = Annotated[ProfileSources, Depends(_profile_sources)]

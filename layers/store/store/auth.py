@@ -8,8 +8,9 @@
     def remove(admin: AdminUser, id: UUID) -> ...: ...  # admins only
 
 Identity comes only from the bearer token: its signature, algorithm, expiry,
-issuer and audience are checked, then that it was not revoked (logout) and that
-its user still exists. The role that counts is the user's current one in
+issuer and audience are checked, then that it was not revoked (logout), that
+its user still exists and that it carries the user's current token version (a
+password or role change and logout-all bump it). The role that counts is the user's current one in
 Cassandra, so a demoted admin loses admin rights at once, not at token expiry.
 No token or a bad one -> 401; a user on an admin route -> 403.
 """
@@ -116,6 +117,10 @@ def current_principal(
         raise _unauthorized()
     if user is None:
         logger.info("token rejected", extra={"reason": "user no longer exists", "user_id": str(claims.user_id)})
+        raise _unauthorized()
+    if claims.version != user.token_version:
+        # A password or role change or a logout-all since the token was issued.
+        logger.info("token rejected", extra={"reason": "token version", "user_id": str(claims.user_id)})
         raise _unauthorized()
     return Principal(user=user, token=claims)
 

@@ -34,16 +34,33 @@ class Settings(BaseSettings):
     cassandra_hosts: str = "127.0.0.1"
     cassandra_port: int = Field(default=9042, ge=1, le=65535)
     cassandra_keyspace: str = "store"
-    cassandra_local_dc: str = "datacenter1"
+    cassandra_local_dc: str = Field(default="datacenter1", pattern=r"^[A-Za-z0-9_.-]+$")
     cassandra_replication_factor: int = Field(default=1, ge=1)
+    # NetworkTopologyStrategy per data centre, e.g. "eu-west:3,eu-central:3";
+    # empty: cassandra_replication_factor in cassandra_local_dc (1 locally).
+    cassandra_replication: str = Field(default="", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+(,[A-Za-z0-9_.-]+:[0-9]+)*)?$")
+    # Production clusters: username/password from a Secrets Manager secret
+    # ({"username": ..., "password": ...}) and TLS; both off locally.
+    cassandra_credentials_secret_arn: str | None = None
+    cassandra_tls: bool = False
+    cassandra_tls_ca_file: str | None = None
     cassandra_connect_timeout: float = Field(default=2.0, gt=0)
     cassandra_request_timeout: float = Field(default=5.0, gt=0)
 
-    # Tokens. The secret comes from Secrets Manager through the template.
+    # Tokens. The signing keys are read at run time from the Secrets Manager
+    # secret named here (store.signing_keys); the environment never holds them.
+    jwt_secret_arn: str | None = None
+    jwt_key_cache_seconds: int = Field(default=300, ge=1, le=3600)
+    # A fixed key: unit tests and local runs without a secret only.
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = Field(default="product-store", min_length=1)
     jwt_audience: str = Field(default="product-store-api", min_length=1)
     jwt_lifetime_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: none.
+    cors_allowed_origins: str = ""
+    # Swagger UI and the OpenAPI document: "auto" serves them in local mode only.
+    api_docs: Literal["auto", "on", "off"] = "auto"
 
     # Requests. API Gateway caps bodies at 10 MB; the functions need far less.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -52,6 +69,11 @@ class Settings(BaseSettings):
     login_max_failures_per_username: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
+    # Past the free attempts, each one waits base * 2^n seconds after the previous,
+    # at most max (store.throttle): how long an attacker can keep a user out.
+    throttle_base_delay_seconds: float = Field(default=2.0, gt=0)
+    throttle_max_delay_seconds: float = Field(default=60.0, gt=0)
+    registrations_per_ip_per_hour: int = Field(default=20, ge=1)
 
     # Order events (SNS `order-events`), published from the outbox. Unset: events
     # stay pending in the outbox (tests use that to take SNS away).
@@ -69,6 +91,8 @@ class Settings(BaseSettings):
     # Notifications: the messages' language and the SES sender (no email channel when unset).
     notifications_language: Literal["en", "ru"] = "en"
     notifications_sender: str | None = None
+    # Channel messages (SMS, email) per user per hour; past it they are dropped.
+    notifications_per_user_per_hour: int = Field(default=10, ge=1)
 
     # Circuit breakers (store.breakers): this many failures in a row open one;
     # after this many seconds it lets one trial call through.
@@ -95,12 +119,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _real_secret_outside_local(self) -> Settings:
-        if self.store_stage != "local":
+        if self.store_stage != "local" and not self.jwt_secret_arn:
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if secret.strip().lower() in _PLACEHOLDER_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
                 raise SettingsError(
-                    f"JWT_SECRET is missing, a placeholder or shorter than {MIN_JWT_SECRET_LENGTH} characters; "
-                    f"stage {self.store_stage!r} needs a real signing secret (Secrets Manager in the template)"
+                    f"JWT_SECRET_ARN is missing (and JWT_SECRET is a placeholder or shorter than "
+                    f"{MIN_JWT_SECRET_LENGTH} characters); stage {self.store_stage!r} needs a real signing key "
+                    "(the Secrets Manager secret of the template)"
                 )
         return self
 
@@ -108,6 +133,22 @@ class Settings(BaseSettings):
     def jwt_signing_key(self) -> str:
         # Only local mode can get here without a configured secret (see above).
         return self.jwt_secret.get_secret_value() if self.jwt_secret else LOCAL_JWT_SECRET
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs == "on" or (self.api_docs == "auto" and self.store_stage == "local")
+
+    @property
+    def keyspace_replication(self) -> dict[str, int]:
+        """Replicas per data centre for NetworkTopologyStrategy."""
+        if not self.cassandra_replication:
+            return {self.cassandra_local_dc: self.cassandra_replication_factor}
+        pairs = (item.split(":") for item in self.cassandra_replication.split(","))
+        return {dc.strip(): int(count) for dc, count in pairs}
 
     @property
     def cassandra_contact_points(self) -> list[str]:

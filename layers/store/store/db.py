@@ -10,6 +10,7 @@ between: it connects afresh instead, at most once a second.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from cassandra import (
     WriteTimeout,
     WriteType,
 )
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, ResponseFuture, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, PreparedStatement
@@ -64,6 +66,26 @@ def outcome_unknown(error: BaseException) -> bool:
     return isinstance(cause, OperationTimedOut)
 
 
+def cassandra_credentials(settings: Settings) -> PlainTextAuthProvider | None:
+    """Username and password from Secrets Manager (Powertools' cached read), or none."""
+    arn = settings.cassandra_credentials_secret_arn
+    if not arn:
+        return None
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - boto3 only where configured
+
+    secret = parameters.get_secret(arn, transform="json", max_age=3600)
+    if not isinstance(secret, dict) or not {"username", "password"} <= secret.keys():
+        raise CassandraUnavailable("the Cassandra credentials secret needs 'username' and 'password'")
+    return PlainTextAuthProvider(username=str(secret["username"]), password=str(secret["password"]))
+
+
+def cassandra_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS with certificate and host name checks (the system CAs, or the given CA file)."""
+    if not settings.cassandra_tls:
+        return None
+    return ssl.create_default_context(cafile=settings.cassandra_tls_ca_file)
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -101,6 +123,10 @@ class Database:
         profile = ExecutionProfile(
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_dc)),
             request_timeout=settings.cassandra_request_timeout,
+            # Reads and writes agree within the local data centre (auth, roles,
+            # stock); compare-and-set rounds stay in it too.
+            consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+            serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
         )
         cluster = Cluster(
             settings.cassandra_contact_points,
@@ -111,6 +137,8 @@ class Database:
             # Retry a lost node soon (the default backs off to 10 minutes), so a
             # warm function serves again shortly after Cassandra is back.
             reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
+            auth_provider=cassandra_credentials(settings),
+            ssl_context=cassandra_tls_context(settings),
         )
         try:
             session = cluster.connect(settings.cassandra_keyspace)

@@ -24,7 +24,7 @@ from store.db import Database
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 
 ChannelName = Literal["inbox", "email", "sms"]
-Outcome = Literal["sent", "failed"]
+Outcome = Literal["sent", "failed", "limited"]
 KEPT_DAYS = 30
 # Rows read per query while filtering: bounded work per page.
 _CHUNK = 200

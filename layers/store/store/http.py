@@ -20,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 from mangum import Mangum
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,7 +97,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+        response = JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+        _secure(response)  # answered outside the middlewares
+        return response
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> str:
@@ -230,6 +233,10 @@ def startup_settings() -> Settings:
 _SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 
 
+class DocsRouter(APIRouter):
+    """The docs routes: left out when the settings switch the docs off."""
+
+
 def docs_router() -> APIRouter:
     """The one Swagger UI of the whole API (the catalog function serves it at
     `/api/docs`) over the merged document (`/api/openapi.json`), from the
@@ -237,7 +244,7 @@ def docs_router() -> APIRouter:
     in the page and the document is relative, because the API is reached under
     a prefix the app cannot know (the stage on AWS, `/_aws/execute-api/...` on
     the emulator)."""
-    router = APIRouter(include_in_schema=False)
+    router = DocsRouter(include_in_schema=False)
     # Swagger UI 5 (OpenAPI 3.1, which FastAPI writes), as packaged by fastapi-swagger.
     assets = resources.files("fastapi_swagger") / "resources"
 
@@ -267,6 +274,29 @@ def docs_router() -> APIRouter:
     return router
 
 
+# On every response. The API answers JSON only; the one HTML page (Swagger UI)
+# has an inline script, so it gets its own, looser policy.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Cross-Origin-Resource-Policy": "same-site",
+}
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def _secure(response: Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    html = response.headers.get("content-type", "").startswith("text/html")
+    response.headers.setdefault("Content-Security-Policy", _DOCS_CSP if html else _API_CSP)
+
+
 def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None) -> FastAPI:
     """A FastAPI app whose routes all live under `prefix` (its API Gateway path)."""
     settings = startup_settings()
@@ -289,9 +319,21 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     app.include_router(health_router(service), prefix=prefix)
     app.include_router(info_router(service, prefix), prefix=prefix)
     for router in routers or []:
+        if isinstance(router, DocsRouter) and not settings.api_docs_enabled:
+            continue  # off on AWS unless API_DOCS=on: no public map of the API
         app.include_router(router, prefix=prefix)
     # Added before the logging middleware, which so stays outermost and logs the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Starlette's CORS: answers preflights itself (400 for an origin not listed),
+    # and adds Access-Control-Allow-Origin only for a listed one.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Retry-After", "Location"],
+        max_age=600,
+    )
 
     @app.middleware("http")
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -300,6 +342,7 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
         try:
             response = await call_next(request)
             status = response.status_code
+            _secure(response)
         finally:
             _record_request(request, status, (time.perf_counter() - started) * 1000)
         return response

@@ -4,7 +4,7 @@ user's language (templates: store.templates) and sends it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -170,6 +170,7 @@ class Notifier:
         templates: TemplateSource,
         deliveries: DeliveryLog,
         language: Language,
+        allow: Callable[[UUID], bool] | None = None,
     ) -> None:
         self._marks = marks
         self._inbox = inbox
@@ -178,6 +179,9 @@ class Notifier:
         self._templates = templates
         self._deliveries = deliveries
         self._language = language
+        # Per-user allowance of channel messages (SMS, email cost money and can
+        # be abused, e.g. a checkout-then-cancel loop); the inbox is not limited.
+        self._allow = allow
 
     def handle(self, event: DomainEvent) -> None:
         self.deliver(Notification.of_event(event))
@@ -199,13 +203,24 @@ class Notifier:
         self._record(notification, "inbox", "sent", message)
         if user is None:
             return self._sent(notification, language, message, outcomes)
-        for channel in self._channels:
-            if ADDRESSES[channel.name](user) and not self._marks.done(channel.name, notification.id):
-                # Best effort: a failure is counted and recorded, not raised.
-                outcome = send_all([channel], user, message, language)[channel.name]
-                outcomes[channel.name] = outcome
-                self._record(notification, channel.name, outcome, message)
-                self._marks.mark(channel.name, notification.id)
+        due = [c for c in self._channels if ADDRESSES[c.name](user) and not self._marks.done(c.name, notification.id)]
+        if due and self._allow is not None and not self._allow(user.id):
+            for channel in due:
+                count("notifications_sent_total", channel=channel.name, outcome="limited")
+                outcomes[channel.name] = "limited"
+                self._record(notification, channel.name, "limited", message)
+                self._marks.mark(channel.name, notification.id)  # dropped for good, not retried
+            logger.warning(
+                "notification limit reached",
+                extra={"user_id": str(user.id), "notification_id": str(notification.id)},
+            )
+            return self._sent(notification, language, message, outcomes)
+        for channel in due:
+            # Best effort: a failure is counted and recorded, not raised.
+            outcome = send_all([channel], user, message, language)[channel.name]
+            outcomes[channel.name] = outcome
+            self._record(notification, channel.name, outcome, message)
+            self._marks.mark(channel.name, notification.id)
         return self._sent(notification, language, message, outcomes)
 
     def _record(self, notification: Notification, channel: str, outcome: str, message: str) -> None:

@@ -5,7 +5,8 @@ It costs about 20 ms on one server core and a few times that on a 512 MB Lambda,
 which keeps login and registration fast while making each guess memory-hard.
 
 Tokens: JWT HS256 (PyJWT) with sub, role, exp, iat, jti, iss and aud, all
-required when decoding; the only accepted algorithm is HS256, so `alg: none`
+required when decoding, and `kid` in the header naming the signing key
+(store.signing_keys: fetched from Secrets Manager, rotatable); the only accepted algorithm is HS256, so `alg: none`
 and algorithm-confusion tokens are rejected before any claim is looked at.
 """
 
@@ -22,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from store.config import Settings
 from store.observability import counted, timed
+from store.signing_keys import key_source
 
 Role = Literal["user", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -63,6 +65,9 @@ class TokenClaims:
     token_id: uuid.UUID
     issued_at: datetime
     expires_at: datetime
+    # The user's token version when issued: a password or role change and
+    # logout-all bump the user's version, which revokes every earlier token.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,18 @@ class IssuedToken:
 
 
 @counted("jwt_operations_total", operation="issue")
-def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetime | None = None) -> IssuedToken:
+def issue_token(
+    settings: Settings, user_id: uuid.UUID, role: Role, now: datetime | None = None, version: int = 0
+) -> IssuedToken:
     issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
     lifetime = timedelta(minutes=settings.jwt_lifetime_minutes)
     claims = TokenClaims(
-        user_id=user_id, role=role, token_id=uuid.uuid4(), issued_at=issued_at, expires_at=issued_at + lifetime
+        user_id=user_id,
+        role=role,
+        token_id=uuid.uuid4(),
+        issued_at=issued_at,
+        expires_at=issued_at + lifetime,
+        version=version,
     )
     payload = {
         "sub": str(user_id),
@@ -87,8 +99,10 @@ def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetim
         "jti": str(claims.token_id),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
+        "ver": version,
     }
-    token = jwt.encode(payload, settings.jwt_signing_key, algorithm=ALGORITHM)
+    key = key_source(settings).ring().current
+    token = jwt.encode(payload, key.key, algorithm=ALGORITHM, headers={"kid": key.kid})
     return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()), claims=claims)
 
 
@@ -96,9 +110,15 @@ def issue_token(settings: Settings, user_id: uuid.UUID, role: Role, now: datetim
 def decode_token(settings: Settings, token: str) -> TokenClaims:
     """Verify signature, algorithm, expiry, issuer and audience; raise InvalidToken otherwise."""
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("no key id (kid) in the header")
+        key = key_source(settings).verifying(kid, datetime.now(UTC))
+        if key is None:
+            raise InvalidToken(f"unknown or retired signing key {kid!r}")
         payload = jwt.decode(
             token,
-            settings.jwt_signing_key,
+            key,
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
@@ -107,12 +127,17 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
         role = payload["role"]
         if role not in ROLES:
             raise InvalidToken(f"unknown role {role!r}")
+        # Absent in tokens from before versions existed: version 0, revoked by the first bump.
+        version = payload.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("ver must be an integer")
         return TokenClaims(
             user_id=uuid.UUID(str(payload["sub"])),
             role=role,
             token_id=uuid.UUID(str(payload["jti"])),
             issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            version=version,
         )
     except (jwt.InvalidTokenError, ValueError, TypeError) as error:
         raise InvalidToken(str(error)) from error

@@ -9,6 +9,7 @@ Roles are never taken from a request except from an admin (`AdminUserUpdate`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -24,7 +25,7 @@ from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.security import Role, hash_password, verify_password
 from store.templates import Language
-from store.throttle import LoginThrottle
+from store.throttle import LoginThrottle, Throttle
 
 Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
@@ -120,6 +121,8 @@ class User:
     password_hash: str
     created_at: datetime
     language: Language | None = None
+    # Tokens carry the version they were issued at; bumping it revokes them all.
+    token_version: int = 0
 
     def public(self) -> UserPublic:
         return UserPublic(
@@ -146,6 +149,7 @@ class User:
             password_hash=row.password_hash,
             created_at=aware(created_at),
             language=row.language,
+            token_version=row.token_version or 0,
         )
 
 
@@ -154,9 +158,11 @@ def username_key(username: str) -> str:
     return username.lower()
 
 
-_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at, language"
+# token_version is read with the rest: the token check needs no extra query.
+_COLUMNS = "id, username, email, full_name, phone, role, password_hash, created_at, language, token_version"
 # Columns an update may set; names are spliced into CQL, so only from this list.
-_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash", "language")
+_UPDATABLE = ("email", "full_name", "phone", "role", "password_hash", "language", "token_version")
+_PLACEHOLDERS = ", ".join("?" for _ in _COLUMNS.split(", "))
 
 
 class UserRepository:
@@ -166,6 +172,7 @@ class UserRepository:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self.database = database
 
     def claim_username(self, username: str, user_id: uuid.UUID) -> bool:
         result = self._db.execute(
@@ -179,7 +186,7 @@ class UserRepository:
 
     def insert(self, user: User) -> None:
         self._db.execute(
-            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+            f"INSERT INTO users ({_COLUMNS}, updated_at) VALUES ({_PLACEHOLDERS}, ?) IF NOT EXISTS",
             (
                 user.id,
                 user.username,
@@ -190,6 +197,7 @@ class UserRepository:
                 user.password_hash,
                 user.created_at,
                 user.language,
+                user.token_version,
                 user.created_at,
             ),
         )
@@ -229,6 +237,57 @@ class UserRepository:
         return [User.from_row(row) for row in rows]
 
 
+class AdminRoster:
+    """The set of admin ids in one row, changed only by compare-and-set, so that
+    two admins demoting (or deleting) each other at once cannot leave none: the
+    second change sees the first and is refused."""
+
+    def __init__(self, database: Database, users: UserRepository, roster_id: str = "admins") -> None:
+        self._db = database
+        self._users = users
+        self._ID = roster_id  # another id: a roster of its own (tests)
+
+    def _read(self) -> set[uuid.UUID]:
+        row = self._db.execute("SELECT admins FROM admin_roster WHERE id = ?", (self._ID,), serial=True).one()
+        if row is not None:
+            return set(row.admins or ())
+        # First use on a store from before the roster: build it from the users.
+        admins: set[uuid.UUID] = set()
+        after: uuid.UUID | None = None
+        while page := self._users.page(after, 500):
+            admins |= {user.id for user in page if user.role == "admin"}
+            after = page[-1].id
+        self._db.execute("INSERT INTO admin_roster (id, admins) VALUES (?, ?) IF NOT EXISTS", (self._ID, admins))
+        row = self._db.execute("SELECT admins FROM admin_roster WHERE id = ?", (self._ID,), serial=True).one()
+        return set(row.admins or ())
+
+    def _change(self, change: Callable[[set[uuid.UUID]], set[uuid.UUID]]) -> None:
+        for _ in range(20):
+            current = self._read()
+            wanted = change(set(current))
+            if wanted == current:
+                return
+            result = self._db.execute(
+                "UPDATE admin_roster SET admins = ? WHERE id = ? IF admins = ?", (wanted, self._ID, current or None)
+            )
+            if result.was_applied:
+                return
+        raise Conflict("the admin list is being changed concurrently; try again")
+
+    def add(self, user_id: uuid.UUID) -> None:
+        self._change(lambda admins: admins | {user_id})
+
+    def remove(self, user_id: uuid.UUID) -> None:
+        """Take the user off the roster; 409 when they are the last admin."""
+
+        def without(admins: set[uuid.UUID]) -> set[uuid.UUID]:
+            if admins <= {user_id}:
+                raise Conflict("the last admin can be neither demoted nor deleted")
+            return admins - {user_id}
+
+        self._change(without)
+
+
 def create_user(repository: UserRepository, data: UserCreate, role: Role = "user") -> User:
     """Create a user; 409 when the name is taken (decided by Cassandra, atomically)."""
     now = to_ms(utc_now())  # what Cassandra keeps
@@ -251,11 +310,19 @@ def create_user(repository: UserRepository, data: UserCreate, role: Role = "user
     except Exception:
         repository.release_username(user.username, user.id)
         raise
+    if role == "admin":
+        AdminRoster(repository.database, repository).add(user.id)
     return user
 
 
-def register(repository: UserRepository, data: UserCreate) -> User:
-    """Self-service sign-up: always the `user` role."""
+def register(repository: UserRepository, throttle: Throttle, data: UserCreate, source_ip: str) -> User:
+    """Self-service sign-up: always the `user` role; a limited number per source IP."""
+    try:
+        throttle.take(source_ip)
+    except TooManyRequests:
+        count("registrations_throttled_total")
+        logger.warning("registration throttled", extra={"source_ip": source_ip})
+        raise
     user = create_user(repository, data)
     logger.info("user registered", extra={"user_id": str(user.id), "username": user.username})
     count("users_registered_total")
@@ -286,9 +353,11 @@ def ensure_user(
 def authenticate(
     repository: UserRepository, throttle: LoginThrottle, username: str, password: str, source_ip: str
 ) -> User:
-    """The user for these credentials; 401 (one message for every reason) or 429."""
+    """The user for these credentials; 401 (one message for every reason) or 429.
+    The attempt is counted before the password is checked (store.throttle), so
+    concurrent guesses cannot get past the allowance."""
     try:
-        throttle.check(username_key(username), source_ip)
+        throttle.take(username_key(username), source_ip)
     except TooManyRequests:
         count("login_attempts_total", outcome="throttled")
         logger.warning("login throttled", extra={"username": username, "source_ip": source_ip})
@@ -296,24 +365,28 @@ def authenticate(
     user = repository.get_by_username(username)
     # Verified even for an unknown user (against a dummy hash): same time, same answer.
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(username_key(username), source_ip)
         count("login_attempts_total", outcome="failure")
         logger.info("login failed", extra={"username": username, "source_ip": source_ip})
         raise Unauthorized(BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
-    throttle.clear_username(username_key(username))
+    throttle.succeeded(username_key(username), source_ip)
     count("login_attempts_total", outcome="success")
     logger.info("login succeeded", extra={"user_id": str(user.id)})
     return user
 
 
-def update_profile(repository: UserRepository, user: User, data: ProfileUpdate) -> User:
+def update_profile(repository: UserRepository, throttle: Throttle, user: User, data: ProfileUpdate) -> User:
     changes: dict[str, Any] = {
         field: getattr(data, field) for field in data.model_fields_set & {"full_name", "email", "phone", "language"}
     }
     if data.password is not None:
+        # A stolen token must not become unlimited guesses at the password.
+        throttle.take(str(user.id))
         if not verify_password(user.password_hash, data.current_password or ""):
             raise BadRequest("the current password is wrong", details=[{"field": "current_password"}])
+        throttle.reset(str(user.id))
         changes["password_hash"] = hash_password(data.password)
+        # Whoever else holds a token of this account (the reason to change it) is out.
+        changes["token_version"] = user.token_version + 1
     return _apply(repository, user, changes)
 
 
@@ -332,6 +405,14 @@ def admin_update(
         if user.id == admin.id and changes["role"] != admin.role:
             # Otherwise the last admin could lock everybody out of the admin routes.
             raise Conflict("an admin cannot change their own role", details=[{"field": "role"}])
+        if changes["role"] != user.role:
+            # Tokens issued for the old role end with it.
+            changes["token_version"] = user.token_version + 1
+            roster = AdminRoster(repository.database, repository)
+            if user.role == "admin":
+                roster.remove(user.id)  # 409 for the last admin
+            else:
+                roster.add(user.id)
     updated = _apply(repository, user, changes)
     if updated.role != user.role:
         logger.info("role changed", extra={"user_id": str(user.id), "role": updated.role, "by_admin": str(admin.id)})
@@ -339,6 +420,12 @@ def admin_update(
             details = {"username": user.username, "from": user.role, "to": updated.role}
             audit.write(AuditRecord(Actor.of(admin), "user.role_changed", "user", user.id, details))
     return updated
+
+
+def logout_everywhere(repository: UserRepository, user: User) -> None:
+    """Revoke every token of the user issued until now (POST /user-api/logout-all)."""
+    _apply(repository, user, {"token_version": user.token_version + 1})
+    logger.info("logged out everywhere", extra={"user_id": str(user.id)})
 
 
 def _apply(repository: UserRepository, user: User, changes: dict[str, Any]) -> User:
@@ -358,6 +445,8 @@ def delete_user(repository: UserRepository, admin: User, user_id: uuid.UUID, aud
     user = get_user(repository, user_id)
     if user.id == admin.id:
         raise Conflict("an admin cannot delete themself")
+    if user.role == "admin":
+        AdminRoster(repository.database, repository).remove(user.id)  # 409 for the last admin
     if not repository.delete(user):
         raise NotFound("user not found")
     logger.info("user deleted", extra={"user_id": str(user.id), "by_admin": str(admin.id)})

@@ -33,7 +33,13 @@ from store.ports import Channel
 from store.profile import DatabaseSources, GuardedSources
 from store.reservations import CheckoutIntents, ReservationSweeper
 from store.templates import TemplateStore
-from store.throttle import LoginThrottle
+from store.throttle import (
+    LoginThrottle,
+    Throttle,
+    notification_allowance,
+    password_confirmation_throttle,
+    registration_throttle,
+)
 from store.users import UserRepository
 from store.workflow import LifecycleStarter, LifetimeStats, OrderWorkflow
 
@@ -89,6 +95,14 @@ class Wiring:
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(self.database, self.settings)
+
+    @cached_property
+    def registration_throttle(self) -> Throttle:
+        return registration_throttle(self.database, self.settings)
+
+    @cached_property
+    def password_throttle(self) -> Throttle:
+        return password_confirmation_throttle(self.database, self.settings)
 
     @cached_property
     def lifetime_stats(self) -> LifetimeStats:
@@ -195,6 +209,7 @@ class Wiring:
             templates=self.templates,
             deliveries=self.deliveries,
             language=self.settings.notifications_language,
+            allow=notification_allowance(self.database, self.settings),
         )
 
     @cached_property

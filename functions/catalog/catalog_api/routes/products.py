@@ -60,6 +60,9 @@ class ListQuery(BaseModel):
     ] = None
 
 
+UNKNOWN_CATEGORY = "(unknown)"
+
+
 @router.get("", response_model=ProductPage)
 def list_products(user: CurrentUser, products: ProductsDep, query: Annotated[ListQuery, Query()]) -> ProductPage:
     scope = query.category.strip().lower() if query.category else ALL_PRODUCTS
@@ -76,11 +79,14 @@ def list_products(user: CurrentUser, products: ProductsDep, query: Annotated[Lis
                 "cursor belongs to another listing: repeat the same category, sort and order",
                 details={"parameter": "cursor"},
             )
-    if scope != ALL_PRODUCTS:
-        count("category_requests_total", category=scope)
-    return products.list_page(
+    page = products.list_page(
         scope=scope, sort=query.sort, order=query.order, limit=query.limit, page=query.page, after=after
     )
+    if scope != ALL_PRODUCTS:
+        # Only a category that has products becomes a metric dimension: a raw query
+        # string must not mint a new metric series per request.
+        count("category_requests_total", category=scope if page.items else UNKNOWN_CATEGORY)
+    return page
 
 
 @router.get("/{product_id:uuid}", response_model=ProductPublic)

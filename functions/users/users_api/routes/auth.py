@@ -15,8 +15,8 @@ from store.auth import CurrentUser, RevokedTokensDep
 from store.errors import UnsupportedMediaType
 from store.openapi import errors
 from store.security import issue_token
-from store.users import TokenCreate, TokenPublic, UserCreate, UserPublic, authenticate, register
-from users_api.dependencies import LoginThrottleDep, SettingsDep, UsersDep
+from store.users import TokenCreate, TokenPublic, UserCreate, UserPublic, authenticate, logout_everywhere, register
+from users_api.dependencies import LoginThrottleDep, RegistrationThrottleDep, SettingsDep, UsersDep
 
 router = APIRouter(tags=["auth"])
 
@@ -45,9 +45,15 @@ _LOGIN_BODY: dict[str, Any] = {
 }
 
 
-@router.post("/register", status_code=201, response_model=UserPublic, responses=errors(409))
-def register_user(data: UserCreate, users: UsersDep) -> UserPublic:
-    return register(users, data).public()
+def source_ip(request: Request) -> str:
+    """API Gateway's requestContext.identity.sourceIp (Mangum puts it in the ASGI
+    scope); never a client header."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/register", status_code=201, response_model=UserPublic, responses=errors(409, 429))
+def register_user(data: UserCreate, request: Request, users: UsersDep, throttle: RegistrationThrottleDep) -> UserPublic:
+    return register(users, throttle, data, source_ip(request)).public()
 
 
 def _invalid(errors: Sequence[Mapping[str, Any]]) -> RequestValidationError:
@@ -84,10 +90,8 @@ def login(
     throttle: LoginThrottleDep,
     settings: SettingsDep,
 ) -> TokenPublic:
-    # API Gateway's sourceIp (Mangum puts it in the ASGI scope); never a client header.
-    source_ip = request.client.host if request.client else "unknown"
-    user = authenticate(users, throttle, credentials.username, credentials.password, source_ip)
-    issued = issue_token(settings, user.id, user.role)
+    user = authenticate(users, throttle, credentials.username, credentials.password, source_ip(request))
+    issued = issue_token(settings, user.id, user.role, version=user.token_version)
     return TokenPublic(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
@@ -95,3 +99,9 @@ def login(
 def logout(principal: CurrentUser, revoked: RevokedTokensDep) -> None:
     """Revoke the presented token (until it would expire anyway)."""
     revoked.revoke(principal.token)
+
+
+@router.post("/logout-all", status_code=204)
+def logout_all(principal: CurrentUser, users: UsersDep) -> None:
+    """Revoke every token of this account, on every device (this one too)."""
+    logout_everywhere(users, principal.user)

@@ -8,7 +8,7 @@ from store.auth import CurrentUser
 from store.openapi import errors
 from store.profile import ProfilePublic, build_profile
 from store.users import ProfileUpdate, UserPublic, update_profile
-from users_api.dependencies import ProfileSourcesDep, UsersDep
+from users_api.dependencies import PasswordThrottleDep, ProfileSourcesDep, UsersDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -18,10 +18,13 @@ def read_me(principal: CurrentUser) -> UserPublic:
     return principal.user.public()
 
 
-@router.put("", response_model=UserPublic, responses=errors(400))
-def update_me(data: ProfileUpdate, principal: CurrentUser, users: UsersDep) -> UserPublic:
-    """Only the fields sent change; a new `password` needs `current_password`."""
-    return update_profile(users, principal.user, data).public()
+@router.put("", response_model=UserPublic, responses=errors(400, 429))
+def update_me(
+    data: ProfileUpdate, principal: CurrentUser, users: UsersDep, throttle: PasswordThrottleDep
+) -> UserPublic:
+    """Only the fields sent change; a new `password` needs `current_password`
+    (wrong ones are throttled like logins)."""
+    return update_profile(users, throttle, principal.user, data).public()
 
 
 @router.get("/profile", response_model=ProfilePublic)

@@ -43,13 +43,17 @@ def load_migrations() -> list[Migration]:
     return migrations
 
 
+def replication(settings: Settings) -> str:
+    """The keyspace's replication: NetworkTopologyStrategy, replicas per data
+    centre (the names and counts are validated by Settings: safe to splice)."""
+    per_dc = ", ".join(f"'{dc}': {count}" for dc, count in settings.keyspace_replication.items())
+    return f"{{'class': 'NetworkTopologyStrategy', {per_dc}}}"
+
+
 def apply_migrations(session: Session, settings: Settings) -> list[Migration]:
     """Create the keyspace and apply what has not been applied; returns what ran."""
     keyspace = settings.cassandra_keyspace
-    session.execute(
-        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-        f"{{'class': 'SimpleStrategy', 'replication_factor': {settings.cassandra_replication_factor}}}"
-    )
+    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication(settings)}")
     session.set_keyspace(keyspace)
     session.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ( version int PRIMARY KEY, name text, applied_at timestamp)"
