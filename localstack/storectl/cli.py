@@ -27,7 +27,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack
+from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack, traces
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -74,6 +74,7 @@ def up() -> None:
     console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
     console.print(f"  Alertmanager:  {instance.alertmanager_url}/api/v2/alerts   (also: `storectl alerts`)")
     console.print(f"  Metrics:       {instance.bridge_url}/metrics   (the metrics bridge)")
+    console.print(f"  Traces:        {traces.ui_url(instance)}   (Zipkin; also: `storectl trace ORDER_ID`)")
     console.print("  Stop:          make down")
 
 
@@ -103,6 +104,8 @@ def status() -> None:
     for name, url in urls.items():
         pid = pids[name]
         console.print(f"{name:<10} {f'running (pid {pid}) on {url}' if pid else 'stopped'}")
+    pid = traces.running(instance)
+    console.print(f"{'traces':<10} {f'running (pid {pid}) on {traces.ui_url(instance)}' if pid else 'stopped'}")
     pid = read_pid(instance.emulator_dir / "emulator.pid")
     up_now = emulator.is_up(instance)
     whose = "yours" if instance.external_emulator_url else f"pid {pid}"
@@ -224,6 +227,25 @@ def alerts() -> None:
             f"{alert['annotations'].get('summary', '')}",
             markup=False,
         )
+
+
+@app.command()
+def trace(order_id: Annotated[str, typer.Argument(help="the order whose trace to print")]) -> None:
+    """The order's spans as a tree, from the trace server: function, span, duration, status."""
+    instance = _instance()
+    spans = traces.order_spans(instance, order_id)
+    if not spans:
+        raise StoreCtlError(
+            f"the trace server holds no span of order {order_id}",
+            "check the id; spans arrive when each invocation ends, and the oldest go after 50,000 spans",
+        )
+    roots = traces.span_tree(spans)
+    ids = sorted({span["traceId"] for span in spans})
+    console.print(
+        f"trace {', '.join(ids)}: {len(spans)} spans   ({traces.ui_url(instance)}traces/{ids[0]})", markup=False
+    )
+    for line in traces.render(roots):
+        console.print(line, markup=False, highlight=False)
 
 
 def parse_since(value: str) -> int:

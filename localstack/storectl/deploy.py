@@ -19,7 +19,7 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storectl import openapi
+from storectl import openapi, traces
 from storectl.emulator import aws_client, aws_env
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
@@ -155,6 +155,9 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         "CassandraPort": str(instance.cassandra_port),
         # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
         **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),
+        # Spans go to the stack's own trace server.
+        "TracesExporter": "zipkin",
+        "TracesEndpoint": traces.spans_endpoint(instance),
         **(parameters or {}),
     }
     _run(

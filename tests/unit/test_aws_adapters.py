@@ -90,7 +90,8 @@ def test_an_order_execution_starts_once_named_by_the_order_and_stops() -> None:
     sfn = boto3.client("stepfunctions")
     assert [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]] == [str(order_id)]
     execution = sfn.describe_execution(executionArn=aws.execution_arn(machine, order_id))
-    assert json.loads(execution["input"]) == {"order_id": str(order_id)}
+    # The trace context rides in the input (`$.trace`; empty: no span is recording here).
+    assert json.loads(execution["input"]) == {"order_id": str(order_id), "trace": {}}
     control.stop(order_id, "order cancelled by user")
     assert sfn.describe_execution(executionArn=aws.execution_arn(machine, order_id))["status"] == "ABORTED"
     assert control.start(order_id, {"order_id": str(order_id)}) is False  # ended: never started again

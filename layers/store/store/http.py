@@ -28,6 +28,7 @@ from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics, observe
 from store.openapi import TITLE, document_errors, stored_document
+from store.tracing import SpanKind, context_of, flushed, span
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -262,11 +263,15 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         status = 500  # an unhandled error leaves here and becomes a 500 further out
-        try:
-            response = await call_next(request)
-            status = response.status_code
-        finally:
-            _record_request(request, status, (time.perf_counter() - started) * 1000)
+        # The caller's traceparent (if any) is the parent; renamed by route once routed.
+        with span(request.method, context=context_of(request.headers), kind=SpanKind.SERVER) as current:
+            try:
+                response = await call_next(request)
+                status = response.status_code
+            finally:
+                current.update_name(f"{request.method} {route_template(request)}")
+                current.set_attribute("http.response.status_code", status)
+                _record_request(request, status, (time.perf_counter() - started) * 1000)
         return response
 
     return app
@@ -317,6 +322,7 @@ def lambda_handler(app: FastAPI) -> LambdaHandler:
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @metrics.log_metrics
+    @flushed
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return asgi(event, context)  # type: ignore[arg-type]
 

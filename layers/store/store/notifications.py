@@ -17,6 +17,7 @@ from store.events import DomainEvent
 from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.ports import Channel, EffectMarks, Inbox, UserDirectory
+from store.tracing import tag, traced
 
 INBOX_SIZE = 100
 
@@ -141,7 +142,9 @@ class Notifier:
         self._channels = channels
         self._language = language
 
+    @traced("notification")
     def handle(self, event: DomainEvent) -> None:
+        tag(order_id=event.order_id, event_type=event.type, status=event.payload.get("status"))
         message = render_message(event, self._language)
         try:
             self._inbox.add(event.user_id, event, message)
