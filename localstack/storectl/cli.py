@@ -18,6 +18,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, docs, emulator, monitoring, recovery, stack, traces
+from storectl import cassandra, deploy, docs, emulator, monitoring, profiles, recovery, stack, traces
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -246,6 +247,26 @@ def trace(order_id: Annotated[str, typer.Argument(help="the order whose trace to
     )
     for line in traces.render(roots):
         console.print(line, markup=False, highlight=False)
+
+
+@app.command(name="profiles")
+def profiles_command(
+    function: Annotated[str | None, typer.Argument(help="a function's service name, e.g. catalog")] = None,
+    to: Annotated[Path | None, typer.Option(help="where to download (default: the stack's state dir)")] = None,
+) -> None:
+    """List the cProfile files of profiled functions and download them (`snakeviz FILE` opens one)."""
+    instance = _instance()
+    found = profiles.listing(instance, function)
+    if not found:
+        console.print(
+            "[dim]no profiles; profile a function with ProfiledFunctions (e.g. "
+            "`PROFILED_FUNCTIONS=catalog make up`)[/dim]"
+        )
+        return
+    paths = profiles.download(instance, found, to or instance.state_dir / "profiles")
+    for profile, path in zip(found, paths, strict=True):
+        console.print(f"{profile.modified:%Y-%m-%d %H:%M:%S}  {profile.size:>9} B  {path}", markup=False)
+    console.print(f"open one with: snakeviz {paths[-1]}", markup=False)
 
 
 def parse_since(value: str) -> int:

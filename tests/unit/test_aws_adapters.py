@@ -4,15 +4,18 @@ ones AWS accepts, with the attributes the subscriptions filter on."""
 from __future__ import annotations
 
 import json
+import pstats
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
-from store import aws
+from store import aws, profiling
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -114,3 +117,27 @@ def test_sms_is_published_to_the_phone_number() -> None:
     aws.SnsSms().send("+15550100", "Your order", "shipped")
     sent = sns_backends[ACCOUNT][REGION].sms_messages
     assert [(number, message) for number, message in sent.values()] == [("+15550100", "shipped")]
+
+
+def test_profiles_go_to_the_bucket_as_pstats_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    boto3.client("s3").create_bucket(Bucket="profiles")
+    monkeypatch.setenv("PROFILES_BUCKET", "profiles")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "catalog")
+
+    def handler(event: dict[str, Any], context: Any) -> int:
+        return sum(range(event["n"]))
+
+    monkeypatch.setenv("STORE_PROFILE_FUNCTIONS", "cart, orders")
+    assert profiling.profiled(handler) is handler  # another function's opt-in: no wrapper, no cost
+
+    monkeypatch.setenv("STORE_PROFILE_FUNCTIONS", "cart,catalog")
+    wrapped = profiling.profiled(handler)
+    context = SimpleNamespace(aws_request_id="req-1")
+    assert wrapped({"n": 1000}, context) == sum(range(1000))
+    objects = boto3.client("s3").list_objects_v2(Bucket="profiles")["Contents"]
+    assert [item["Key"].split("-", 1)[1] for item in objects] == ["req-1.prof"]
+    assert objects[0]["Key"].startswith("catalog/")
+    path = tmp_path / "one.prof"
+    path.write_bytes(boto3.client("s3").get_object(Bucket="profiles", Key=objects[0]["Key"])["Body"].read())
+    stats = pstats.Stats(str(path))
+    assert any(function == "handler" for _file, _line, function in stats.stats)  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import consumer_lag, logger, metrics
+from store.profiling import profiled
 from store.tracing import SpanKind, flushed, from_sqs, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
@@ -32,6 +33,7 @@ def handle_record(record: SQSRecord) -> None:
         wiring().notifier.handle(event)
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @flushed

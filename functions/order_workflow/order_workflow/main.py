@@ -15,6 +15,7 @@ from uuid import UUID
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.observability import logger, metrics
+from store.profiling import profiled
 from store.tracing import context_of, flushed, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
@@ -43,6 +44,7 @@ def _cause(error: Any) -> str:
     return "error"
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics  # flushes the per-invocation metrics (Cassandra query times)
 @flushed

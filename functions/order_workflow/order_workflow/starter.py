@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import consumer_lag, logger
+from store.profiling import profiled
 from store.tracing import SpanKind, flushed, from_sqs, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
@@ -36,6 +37,7 @@ def handle_record(record: SQSRecord) -> None:
     )
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @flushed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

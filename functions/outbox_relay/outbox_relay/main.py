@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.clock import utc_now
 from store.observability import MetricUnit, logger, metrics, observe
+from store.profiling import profiled
 from store.tracing import flushed
 from store.wiring import wiring
 
@@ -23,6 +24,7 @@ from store.wiring import wiring
 CART_ABANDONED_AFTER = timedelta(days=1)
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @flushed

@@ -117,3 +117,14 @@ class SnsSms:
     def send(self, address: str, subject: str, message: str) -> None:
         with aws_call("SNS", "Publish", channel="sms"):
             client("sns").publish(PhoneNumber=address, Message=message)
+
+
+class S3Objects:
+    """Objects of one bucket (the profiles of store.profiling)."""
+
+    def __init__(self, bucket: str) -> None:
+        self._bucket = bucket
+
+    def put(self, key: str, body: bytes) -> None:
+        with aws_call("S3", "PutObject", bucket=self._bucket):
+            client("s3").put_object(Bucket=self._bucket, Key=key, Body=body)

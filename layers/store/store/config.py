@@ -127,3 +127,20 @@ class TracingSettings(BaseSettings):
     # The function's name in the template, as its logs and metrics carry it.
     powertools_service_name: str | None = None
     aws_lambda_function_name: str | None = None
+
+
+class ProfilingSettings(BaseSettings):
+    """Opt-in profiling (store.profiling): the functions named in
+    STORE_PROFILE_FUNCTIONS (their service names, or `all`) run each invocation
+    under cProfile and put the .prof file into PROFILES_BUCKET."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    store_profile_functions: str = ""
+    profiles_bucket: str | None = None
+    powertools_service_name: str = "store"
+
+    @property
+    def enabled(self) -> bool:
+        names = {name.strip() for name in self.store_profile_functions.split(",") if name.strip()}
+        return bool(self.profiles_bucket) and bool(names & {"all", self.powertools_service_name})

@@ -28,6 +28,7 @@ from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics, observe
 from store.openapi import TITLE, document_errors, stored_document
+from store.profiling import profiled
 from store.tracing import flushed
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -321,6 +322,7 @@ def lambda_handler(app: FastAPI) -> LambdaHandler:
     asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @profiled
     @metrics.log_metrics
     @flushed
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
