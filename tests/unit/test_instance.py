@@ -58,6 +58,7 @@ _SERVICES = {
     "AWS::Serverless::LayerVersion": {"lambda"},
     "AWS::Serverless::Api": {"apigateway"},
     "AWS::Serverless::StateMachine": {"stepfunctions", "iam"},
+    "AWS::IAM::Policy": {"iam"},
     "AWS::SNS::Topic": {"sns"},
     "AWS::SNS::Subscription": {"sns"},
     "AWS::SQS::Queue": {"sqs"},
