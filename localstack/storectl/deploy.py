@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -298,3 +299,16 @@ def warm(instance: Instance, outputs: dict[str, str], plan: dict[str, int]) -> f
     if failed:
         raise StoreCtlError(f"warming the functions failed ({', '.join(failed)})", "look at `storectl logs FUNCTION`")
     return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def function_environment(instance: Instance, function_name: str, **changes: str) -> Iterator[None]:
+    """Run a block with some environment variables of a deployed function changed
+    (e.g. STORE_PROFILE_FUNCTIONS, OTEL_SDK_DISABLED); the previous ones after."""
+    client = aws_client(instance, "lambda")
+    previous = client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
+    client.update_function_configuration(FunctionName=function_name, Environment={"Variables": previous | changes})
+    try:
+        yield
+    finally:
+        client.update_function_configuration(FunctionName=function_name, Environment={"Variables": previous})

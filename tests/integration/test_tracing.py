@@ -6,10 +6,13 @@ server must then hold ONE trace with spans of the cart function, the outbox
 publish (fast path or relay), the starter, every lifecycle task and the
 notifications consumer, each span's parent in the same trace. `storectl trace`
 prints it; headless Chromium shows it in Zipkin's UI (screenshot kept).
+And opt-in profiling: a profiled function's .prof files, via `storectl profiles`.
 """
 
 from __future__ import annotations
 
+import pstats
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 from typer.testing import CliRunner
 
-from storectl import traces
+from storectl import deploy, profiles, traces
 from storectl.cli import app
 from support import SCREENSHOTS, LocalStack, add_to_cart, bearer, checkout, create_product, eventually, new_user
 
@@ -140,3 +143,29 @@ def test_the_trace_in_zipkins_ui(browser: WebDriver, local_stack: LocalStack, de
     assert "notifications" in body
     assert "order_workflow" in body
     browser.save_screenshot(str(SCREENSHOTS / "zipkin-order-trace.png"))
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_profiled_function_leaves_prof_files_that_storectl_downloads(
+    api: httpx.Client, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    instance = local_stack.instance
+    assert profiles.listing(instance, "catalog") == []  # off by default
+    # What ProfiledFunctions=catalog sets, on the deployed function for this test only.
+    with deploy.function_environment(
+        instance, local_stack.outputs["CatalogFunctionName"], STORE_PROFILE_FUNCTIONS="catalog"
+    ):
+
+        def profiled() -> list[profiles.Profile] | None:
+            assert api.get("/api/products").status_code == 200
+            return profiles.listing(instance, "catalog") or None
+
+        eventually(profiled, timeout=60, interval=1, what="a profile of the catalog function")
+    result = CliRunner().invoke(app, ["profiles", "catalog", "--to", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    downloaded = sorted(tmp_path.glob("catalog/*.prof"))
+    assert downloaded
+    assert f"snakeviz {downloaded[-1]}" in result.output
+    stats = pstats.Stats(str(downloaded[-1]))
+    # The whole invocation is in it: down to the route's own code.
+    assert any("catalog" in filename for filename, _line, _function in stats.stats)  # type: ignore[attr-defined]
