@@ -254,7 +254,7 @@ def profiles_command(
     function: Annotated[str | None, typer.Argument(help="a function's service name, e.g. catalog")] = None,
     to: Annotated[Path | None, typer.Option(help="where to download (default: the stack's state dir)")] = None,
 ) -> None:
-    """List the cProfile files of profiled functions and download them (`snakeviz FILE` opens one)."""
+    """List the profiles (.prof, pstats) of profiled functions and download them (`snakeviz FILE` opens one)."""
     instance = _instance()
     found = profiles.listing(instance, function)
     if not found:

@@ -156,7 +156,7 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         "CassandraPort": str(instance.cassandra_port),
         # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
         **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),
-        # `PROFILED_FUNCTIONS=catalog,cart make up`: cProfile those functions (storectl profiles).
+        # `PROFILED_FUNCTIONS=catalog,cart make up`: profile those functions (storectl profiles).
         **({"ProfiledFunctions": os.environ["PROFILED_FUNCTIONS"]} if os.environ.get("PROFILED_FUNCTIONS") else {}),
         # Spans go to the stack's own trace server.
         "TracesExporter": "zipkin",

@@ -1,4 +1,4 @@
-"""The functions' cProfile files (store.profiling) in the stack's profiles bucket:
+"""The functions' profiles (.prof, pstats format; store.profiling) in the stack's profiles bucket:
 list them and download them (open one with `snakeviz FILE`)."""
 
 from __future__ import annotations

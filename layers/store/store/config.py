@@ -131,8 +131,8 @@ class TracingSettings(BaseSettings):
 
 class ProfilingSettings(BaseSettings):
     """Opt-in profiling (store.profiling): the functions named in
-    STORE_PROFILE_FUNCTIONS (their service names, or `all`) run each invocation
-    under cProfile and put the .prof file into PROFILES_BUCKET."""
+    STORE_PROFILE_FUNCTIONS (their service names, or `all`) profile each
+    invocation and put the .prof file into PROFILES_BUCKET."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
