@@ -5,7 +5,7 @@ and p99 of GET /api/products (catalog list) and of a one-line checkout:
 - with tracing (the deployed default: spans to Zipkin, flushed at the end of
   every invocation) and without (OTEL_SDK_DISABLED=true on the catalog and cart
   functions), in alternating rounds of the same run, and the ratio;
-- the catalog list with profiling on (STORE_PROFILE_FUNCTIONS=catalog: cProfile
+- the catalog list with profiling on (STORE_PROFILE_FUNCTIONS=catalog: yappi
   and an S3 put per invocation), for scale.
 Then the cost of profiling when off (the decorator hands back the handler
 itself: what remains is reading its settings once per process), the trace
