@@ -7,7 +7,8 @@ and p99 of GET /api/products (catalog list) and of a one-line checkout:
   functions), in alternating rounds of the same run, and the ratio;
 - the catalog list with profiling on (STORE_PROFILE_FUNCTIONS=catalog: yappi
   and an S3 put per invocation), for scale.
-Then the cost of profiling when off (the decorator hands back the handler
+In this process, against the same Zipkin: what making a checkout's 20 spans
+and the end-of-invocation flush cost. Then the cost of profiling when off (the decorator hands back the handler
 itself: what remains is reading its settings once per process), the trace
 server's start time (from `storectl up`) and its RSS after the run.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 import timeit
 import uuid
 from collections.abc import Iterator
@@ -79,6 +81,31 @@ def print_results(
     print(f"trace server: ready {ready:.1f} s after its start; RSS {rss:.0f} MB")
 
 
+def span_costs_ms(instance: Instance, spans: int = 20, runs: int = 30) -> tuple[float, float]:
+    """In this process, against the stack's Zipkin: medians of making `spans` spans
+    (a checkout makes about that many) and of the flush that ends an invocation."""
+    from opentelemetry.exporter.zipkin.json import ZipkinExporter  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(ZipkinExporter(endpoint=traces.spans_endpoint(instance))))
+    tracer = provider.get_tracer("bench")
+    making, flushing = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with tracer.start_as_current_span("root"):
+            for _ in range(spans - 1):
+                with tracer.start_as_current_span("cassandra_query", attributes={"db.statement": "SELECT ..."}):
+                    pass
+        made = time.perf_counter()
+        provider.force_flush(2000)
+        making.append((made - started) * 1000)
+        flushing.append((time.perf_counter() - made) * 1000)
+    provider.shutdown()
+    return statistics.median(making), statistics.median(flushing)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=60, help="requests per variant and round")
@@ -132,6 +159,8 @@ def main() -> None:
         pid = traces.running(instance)
         assert pid is not None
         rss = rss_mb(pid)
+        making, flushing = span_costs_ms(instance)
+        print(f"\nin process: 20 spans made in {making:.2f} ms; the invocation's flush to Zipkin {flushing:.2f} ms")
 
     print_results(on, off, profiled, rss, result.timings["trace_server_ready"])
 
