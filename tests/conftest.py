@@ -8,6 +8,7 @@ keep running meanwhile: nothing here touches its ports or its data.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,11 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from store.signing_keys import SigningKey, parse_keyring
 from storectl import stack
 from storectl.instance import test_instance
-from support import TEST_PARAMETERS, LocalStack, token_for
+from support import SCREENSHOTS, TEST_PARAMETERS, LocalStack, token_for
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +37,17 @@ def local_stack() -> Iterator[LocalStack]:
     finally:
         stack.down(instance)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cli_env(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point storectl at the test instance instead of the dev one."""
+    instance = local_stack.instance
+    monkeypatch.setenv("STORE_EMULATOR_PORT", str(instance.emulator_port))
+    monkeypatch.setenv("STORE_STACK_NAME", instance.stack_name)
+    monkeypatch.setenv("STORE_STATE_DIR", str(instance.state_dir))
+    monkeypatch.setenv("CASSANDRA_PORT", str(instance.cassandra_port))
+    monkeypatch.setenv("STORE_TRACE_PORT", str(instance.trace_port))
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +71,41 @@ def jwt_secret(local_stack: LocalStack) -> SigningKey:
         "SecretString"
     ]
     return parse_keyring(text).current
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """Real headless Chromium (Debian `chromium`, `chromium-driver`); screenshots go to SCREENSHOTS."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.fail("needs the Debian packages chromium and chromium-driver: run localstack/install-browser.sh")
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    options = Options()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # root in CI
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        f"--user-data-dir={profile}",
+        # Nothing but 127.0.0.1: no name resolves, and no background traffic.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
+        options.add_argument(argument)
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    # The packaged driver, given by path: Selenium downloads nothing.
+    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield session
+    finally:
+        session.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

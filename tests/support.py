@@ -15,9 +15,12 @@ import pytest
 from store.aws import execution_arn
 from storectl import stack
 from storectl.emulator import aws_client
-from storectl.instance import Instance
+from storectl.instance import PROJECT_ROOT, Instance
 
 T = TypeVar("T")
+
+# Test artifacts (screenshots), kept per run and never committed (.gitignore).
+SCREENSHOTS = PROJECT_ROOT / ".artifacts" / "screenshots"
 
 # Template parameters of the test stack. The visibility timeout is small enough
 # that a poison message reaches the DLQ within a minute; the order lifecycle

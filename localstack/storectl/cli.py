@@ -19,6 +19,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,7 +29,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.text import Text
 
 from store.aws import execution_arn
-from storectl import cassandra, deploy, docs, emulator, keys, monitoring, recovery, stack
+from storectl import cassandra, deploy, docs, emulator, keys, monitoring, profiles, recovery, stack, traces
 from storectl import executions as lifecycle
 from storectl import openapi as store_openapi
 from storectl import seed as seed_data
@@ -78,6 +79,7 @@ def up() -> None:
     console.print(f"  Prometheus:    {instance.prometheus_url}   (alerts: {instance.prometheus_url}/alerts)")
     console.print(f"  Alertmanager:  {instance.alertmanager_url}/api/v2/alerts   (also: `storectl alerts`)")
     console.print(f"  Metrics:       {instance.bridge_url}/metrics   (the metrics bridge)")
+    console.print(f"  Traces:        {traces.ui_url(instance)}   (Zipkin; also: `storectl trace ORDER_ID`)")
     console.print("  Stop:          make down")
 
 
@@ -107,6 +109,8 @@ def status() -> None:
     for name, url in urls.items():
         pid = pids[name]
         console.print(f"{name:<10} {f'running (pid {pid}) on {url}' if pid else 'stopped'}")
+    pid = traces.running(instance)
+    console.print(f"{'traces':<10} {f'running (pid {pid}) on {traces.ui_url(instance)}' if pid else 'stopped'}")
     pid = read_pid(instance.emulator_dir / "emulator.pid")
     up_now = emulator.is_up(instance)
     whose = "yours" if instance.external_emulator_url else f"pid {pid}"
@@ -239,6 +243,45 @@ def alerts() -> None:
             f"{alert['annotations'].get('summary', '')}",
             markup=False,
         )
+
+
+@app.command()
+def trace(order_id: Annotated[str, typer.Argument(help="the order whose trace to print")]) -> None:
+    """The order's spans as a tree, from the trace server: function, span, duration, status."""
+    instance = _instance()
+    spans = traces.order_spans(instance, order_id)
+    if not spans:
+        raise StoreCtlError(
+            f"the trace server holds no span of order {order_id}",
+            "check the id; spans arrive when each invocation ends, and the oldest go after 50,000 spans",
+        )
+    roots = traces.span_tree(spans)
+    ids = sorted({span["traceId"] for span in spans})
+    console.print(
+        f"trace {', '.join(ids)}: {len(spans)} spans   ({traces.ui_url(instance)}traces/{ids[0]})", markup=False
+    )
+    for line in traces.render(roots):
+        console.print(line, markup=False, highlight=False)
+
+
+@app.command(name="profiles")
+def profiles_command(
+    function: Annotated[str | None, typer.Argument(help="a function's service name, e.g. catalog")] = None,
+    to: Annotated[Path | None, typer.Option(help="where to download (default: the stack's state dir)")] = None,
+) -> None:
+    """List the profiles (.prof, pstats) of profiled functions and download them (`snakeviz FILE` opens one)."""
+    instance = _instance()
+    found = profiles.listing(instance, function)
+    if not found:
+        console.print(
+            "[dim]no profiles; profile a function with ProfiledFunctions (e.g. "
+            "`PROFILED_FUNCTIONS=catalog make up`)[/dim]"
+        )
+        return
+    paths = profiles.download(instance, found, to or instance.state_dir / "profiles")
+    for profile, path in zip(found, paths, strict=True):
+        console.print(f"{profile.modified:%Y-%m-%d %H:%M:%S}  {profile.size:>9} B  {path}", markup=False)
+    console.print(f"open one with: snakeviz {paths[-1]}", markup=False)
 
 
 def parse_since(value: str) -> int:

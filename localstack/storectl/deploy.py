@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -19,7 +20,7 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storectl import openapi
+from storectl import openapi, traces
 from storectl.emulator import aws_client, aws_env
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance
@@ -172,6 +173,11 @@ def deploy(instance: Instance, built_template: Path, parameters: dict[str, str] 
         "RegistrationsPerSourcePerHour": "100000",
         # `ORDER_TIME_SCALE=0.02 make up`: run the order lifecycle in seconds.
         **({"OrderTimeScale": os.environ["ORDER_TIME_SCALE"]} if os.environ.get("ORDER_TIME_SCALE") else {}),
+        # `PROFILED_FUNCTIONS=catalog,cart make up`: profile those functions (storectl profiles).
+        **({"ProfiledFunctions": os.environ["PROFILED_FUNCTIONS"]} if os.environ.get("PROFILED_FUNCTIONS") else {}),
+        # Spans go to the stack's own trace server.
+        "TracesExporter": "zipkin",
+        "TracesEndpoint": traces.spans_endpoint(instance),
         **(parameters or {}),
     }
     _run(
@@ -310,3 +316,16 @@ def warm(instance: Instance, outputs: dict[str, str], plan: dict[str, int]) -> f
     if failed:
         raise StoreCtlError(f"warming the functions failed ({', '.join(failed)})", "look at `storectl logs FUNCTION`")
     return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def function_environment(instance: Instance, function_name: str, **changes: str) -> Iterator[None]:
+    """Run a block with some environment variables of a deployed function changed
+    (e.g. STORE_PROFILE_FUNCTIONS, OTEL_SDK_DISABLED); the previous ones after."""
+    client = aws_client(instance, "lambda")
+    previous = client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
+    client.update_function_configuration(FunctionName=function_name, Environment={"Variables": previous | changes})
+    try:
+        yield
+    finally:
+        client.update_function_configuration(FunctionName=function_name, Environment={"Variables": previous})

@@ -36,6 +36,8 @@ class Instance:
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
     jmx_exporter_port: int = 9404
+    # The trace server (Zipkin): its UI, its API and the spans the functions send.
+    trace_port: int = 9411
     # An AWS emulator already running (a LocalStack, say); when set, none is started.
     external_emulator_url: str | None = None
     # Cassandra as the deployed functions reach it, when not as storectl does
@@ -89,6 +91,14 @@ class Instance:
         return f"http://127.0.0.1:{self.bridge_port}"
 
     @property
+    def trace_url(self) -> str:
+        return f"http://127.0.0.1:{self.trace_port}"
+
+    @property
+    def tracing_dir(self) -> Path:
+        return self.state_dir / "tracing"
+
+    @property
     def docs_dir(self) -> Path:
         return self.state_dir / "docs"
 
@@ -107,6 +117,7 @@ def dev_instance() -> Instance:
         prometheus_port=int(os.environ.get("STORE_PROMETHEUS_PORT", "9090")),
         alertmanager_port=int(os.environ.get("STORE_ALERTMANAGER_PORT", "9093")),
         jmx_exporter_port=int(os.environ.get("STORE_JMX_EXPORTER_PORT", "9404")),
+        trace_port=int(os.environ.get("STORE_TRACE_PORT", "9411")),
         external_emulator_url=os.environ.get("STORE_EMULATOR_URL") or None,
         functions_cassandra_hosts=os.environ.get("STORE_FUNCTIONS_CASSANDRA_HOSTS") or None,
     )
@@ -124,6 +135,7 @@ def test_instance(state_dir: Path) -> Instance:
         prometheus_port=int(os.environ.get("STORE_TEST_PROMETHEUS_PORT", "9190")),
         alertmanager_port=int(os.environ.get("STORE_TEST_ALERTMANAGER_PORT", "9193")),
         jmx_exporter_port=int(os.environ.get("STORE_TEST_JMX_EXPORTER_PORT", "9504")),
+        trace_port=int(os.environ.get("STORE_TEST_TRACE_PORT", "9511")),
         docs_port=int(os.environ.get("STORE_TEST_DOCS_PORT", "8099")),
         # Always a node of its own: the suite stops it to test the 503 path.
         # The emulator may be one already running (the suite then skips what

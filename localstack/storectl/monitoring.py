@@ -145,27 +145,34 @@ def binary(name: str) -> Path:
 
 def jmx_agent() -> Path:
     """The Prometheus JMX exporter agent jar from Maven Central; fetched once."""
-    target = cache_root() / "jmx-exporter"
-    _group, artifact, version = JMX_EXPORTER.split(":")
-    jar = target / f"{artifact}-{version}.jar"
+    return maven_jar(JMX_EXPORTER, cache_root() / "jmx-exporter", "the JMX exporter agent for Cassandra's metrics")
+
+
+def maven_jar(coordinates: str, target: Path, purpose: str) -> Path:
+    """One jar (`group:artifact:version[:jar:classifier]`) from Maven Central into
+    `target`; fetched once."""
+    parts = coordinates.split(":")
+    artifact, version = parts[1], parts[2]
+    classifier = f"-{parts[4]}" if len(parts) > 4 else ""
+    jar = target / f"{artifact}-{version}{classifier}.jar"
     if jar.exists():
         return jar
     mvn = shutil.which("mvn")
     if mvn is None:
         raise StoreCtlError(
-            "Maven is missing; it fetches the JMX exporter agent for Cassandra's metrics",
+            f"Maven is missing; it fetches {purpose}",
             "install Maven (Debian: `apt-get install maven`)",
         )
     target.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [mvn, "-B", "-q", "dependency:copy", f"-Dartifact={JMX_EXPORTER}", f"-DoutputDirectory={target}"],
+        [mvn, "-B", "-q", "dependency:copy", f"-Dartifact={coordinates}", f"-DoutputDirectory={target}"],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0 or not jar.exists():
         raise StoreCtlError(
-            f"Maven could not fetch {JMX_EXPORTER}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",
+            f"Maven could not fetch {coordinates}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",
             "check that Maven Central is reachable, then retry",
         )
     return jar

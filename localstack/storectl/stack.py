@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storectl import cassandra, deploy, docs, emulator, monitoring, openapi
+from storectl import cassandra, deploy, docs, emulator, monitoring, openapi, traces
 from storectl.instance import Instance
 
 Report = Callable[[str], None]
@@ -34,6 +34,7 @@ def up(
     if not instance.external_cassandra_hosts:
         cassandra.start(instance)
     emulator.start(instance)
+    traces.start(instance)  # a JVM that takes its time: started early, awaited last
     # The bridge waits for the stack by itself; Prometheus scrapes what answers.
     mark = time.monotonic()
     monitoring.start(instance)
@@ -78,6 +79,7 @@ def up(
     mark = time.monotonic()
     monitoring.wait_ready(instance)
     timings["monitoring_wait"] = time.monotonic() - mark
+    timings["trace_server_ready"] = traces.wait_ready(instance)
     docs.finish_build(docs_build)
     timings["docs_built"] = time.monotonic() - started
     docs.serve(instance)
@@ -93,6 +95,8 @@ def down(instance: Instance) -> list[str]:
     if docs.stop(instance):
         stopped.append("docs")
     stopped += monitoring.stop(instance)
+    if traces.stop(instance):
+        stopped.append("trace server")
     if emulator.stop(instance):
         stopped.append("emulator")
     if not instance.external_cassandra_hosts and cassandra.stop(instance):

@@ -6,61 +6,17 @@ Screenshots are kept in .artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 import yaml
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from storectl.instance import PROJECT_ROOT
-from support import LocalStack
-
-SCREENSHOTS = PROJECT_ROOT / ".artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        pytest.fail("needs the Debian packages chromium and chromium-driver: run localstack/install-browser.sh")
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    options = Options()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # root in CI
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1600",
-        f"--user-data-dir={profile}",
-        # Nothing but 127.0.0.1: no name resolves, and no background traffic.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ):
-        options.add_argument(argument)
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    # The packaged driver, given by path: Selenium downloads nothing.
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield session
-    finally:
-        session.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+from support import SCREENSHOTS, LocalStack
 
 
 def _operations(api: httpx.Client) -> list[tuple[str, str, str]]:

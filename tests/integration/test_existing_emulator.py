@@ -37,11 +37,17 @@ def existing(local_stack: LocalStack) -> Iterator[dict[str, str]]:
         "CASSANDRA_PORT": str(local_stack.instance.cassandra_port),
         "STORE_STACK_NAME": STACK,
         "STORE_STATE_DIR": state,
-        # Its own docs server and monitoring, on free ports; no workers warmed.
+        # Its own docs server, monitoring and trace server, on free ports; no workers warmed.
         "STORE_WARM_WORKERS": "0",
     }
     ports: tuple[int, ...] = ()
-    for name in ("STORE_DOCS_PORT", "STORE_BRIDGE_PORT", "STORE_PROMETHEUS_PORT", "STORE_ALERTMANAGER_PORT"):
+    for name in (
+        "STORE_DOCS_PORT",
+        "STORE_BRIDGE_PORT",
+        "STORE_PROMETHEUS_PORT",
+        "STORE_ALERTMANAGER_PORT",
+        "STORE_TRACE_PORT",
+    ):
         ports = (*ports, _free_port(ports))
         env[name] = str(ports[-1])
     try:
@@ -72,7 +78,7 @@ def test_up_deploys_to_a_running_emulator_and_down_leaves_it(local_stack: LocalS
 
     down = subprocess.run([_storectl(), "down"], env=existing, capture_output=True, text=True, check=False)
     assert down.returncode == 0, down.stderr
-    # What storectl started for it (docs, monitoring); not the emulator, not Cassandra.
-    assert down.stdout.strip() == "stopped: docs, prometheus, alertmanager, bridge"
+    # What storectl started for it (docs, monitoring, Zipkin); not the emulator, not Cassandra.
+    assert down.stdout.strip() == "stopped: docs, prometheus, alertmanager, bridge, trace server"
     # The emulator still serves the test stack.
     assert httpx.get(f"{local_stack.api_url}/api/health", timeout=30).status_code == 200

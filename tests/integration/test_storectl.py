@@ -13,16 +13,6 @@ from storectl.cli import app
 from support import LocalStack, eventually
 
 
-@pytest.fixture
-def cli_env(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point storectl at the test instance instead of the dev one."""
-    instance = local_stack.instance
-    monkeypatch.setenv("STORE_EMULATOR_PORT", str(instance.emulator_port))
-    monkeypatch.setenv("STORE_STACK_NAME", instance.stack_name)
-    monkeypatch.setenv("STORE_STATE_DIR", str(instance.state_dir))
-    monkeypatch.setenv("CASSANDRA_PORT", str(instance.cassandra_port))
-
-
 @pytest.mark.usefixtures("cli_env")
 def test_url_prints_only_the_api_base_url(local_stack: LocalStack) -> None:
     result = CliRunner().invoke(app, ["url"])

@@ -4,15 +4,19 @@ ones AWS accepts, with the attributes the subscriptions filter on."""
 from __future__ import annotations
 
 import json
+import pstats
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
-from store import aws
+from store import aws, profiling
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -90,7 +94,8 @@ def test_an_order_execution_starts_once_named_by_the_order_and_stops() -> None:
     sfn = boto3.client("stepfunctions")
     assert [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]] == [str(order_id)]
     execution = sfn.describe_execution(executionArn=aws.execution_arn(machine, order_id))
-    assert json.loads(execution["input"]) == {"order_id": str(order_id)}
+    # The trace context rides in the input (`$.trace`; empty: no span is recording here).
+    assert json.loads(execution["input"]) == {"order_id": str(order_id), "trace": {}}
     control.stop(order_id, "order cancelled by user")
     assert sfn.describe_execution(executionArn=aws.execution_arn(machine, order_id))["status"] == "ABORTED"
     assert control.start(order_id, {"order_id": str(order_id)}) is False  # ended: never started again
@@ -113,3 +118,35 @@ def test_sms_is_published_to_the_phone_number() -> None:
     aws.SnsSms().send("+15550100", "Your order", "shipped")
     sent = sns_backends[ACCOUNT][REGION].sms_messages
     assert [(number, message) for number, message in sent.values()] == [("+15550100", "shipped")]
+
+
+def test_profiles_go_to_the_bucket_as_pstats_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    boto3.client("s3").create_bucket(Bucket="profiles")
+    monkeypatch.setenv("PROFILES_BUCKET", "profiles")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "catalog")
+
+    pool = ThreadPoolExecutor(1)
+    pool.submit(int).result()  # a worker thread from before the invocation, as FastAPI's are
+
+    def add_up(n: int) -> int:
+        return sum(range(n))
+
+    def handler(event: dict[str, Any], context: Any) -> int:
+        # The work happens in another thread, as a FastAPI sync route's does.
+        return pool.submit(add_up, event["n"]).result()
+
+    monkeypatch.setenv("STORE_PROFILE_FUNCTIONS", "cart, orders")
+    assert profiling.profiled(handler) is handler  # another function's opt-in: no wrapper, no cost
+
+    monkeypatch.setenv("STORE_PROFILE_FUNCTIONS", "cart,catalog")
+    wrapped = profiling.profiled(handler)
+    context = SimpleNamespace(aws_request_id="req-1")
+    assert wrapped({"n": 1000}, context) == sum(range(1000))
+    objects = boto3.client("s3").list_objects_v2(Bucket="profiles")["Contents"]
+    assert [item["Key"].split("-", 1)[1] for item in objects] == ["req-1.prof"]
+    assert objects[0]["Key"].startswith("catalog/")
+    path = tmp_path / "one.prof"
+    path.write_bytes(boto3.client("s3").get_object(Bucket="profiles", Key=objects[0]["Key"])["Body"].read())
+    stats = pstats.Stats(str(path))
+    functions = {function for _file, _line, function in stats.stats}  # type: ignore[attr-defined]
+    assert {"handler", "add_up"} <= functions

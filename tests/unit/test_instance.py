@@ -52,12 +52,23 @@ def test_the_test_instance_has_ports_of_its_own(tmp_path: Path) -> None:
     )
 
 
+def test_the_trace_server_port_defaults_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STORE_TRACE_PORT", "STORE_TEST_TRACE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert (dev_instance().trace_port, instances.test_instance(tmp_path).trace_port) == (9411, 9511)
+    monkeypatch.setenv("STORE_TRACE_PORT", "19411")
+    monkeypatch.setenv("STORE_TEST_TRACE_PORT", "19511")
+    assert dev_instance().trace_url == "http://127.0.0.1:19411"
+    assert instances.test_instance(tmp_path).trace_port == 19511
+
+
 # What each AWS resource type of the template needs from LocalStack.
 _SERVICES = {
     "AWS::Serverless::Function": {"lambda", "iam", "logs"},
     "AWS::Serverless::LayerVersion": {"lambda"},
     "AWS::Serverless::Api": {"apigateway"},
     "AWS::Serverless::StateMachine": {"stepfunctions", "iam"},
+    "AWS::IAM::Policy": {"iam"},
     "AWS::SNS::Topic": {"sns"},
     "AWS::SNS::Subscription": {"sns"},
     "AWS::SQS::Queue": {"sqs"},

@@ -105,6 +105,8 @@ def test_a_lost_delivery_record_sends_nothing_twice(world: World) -> None:
     world.notifier.handle(_event(user.id))
     assert len(world.sms.sent) == 1
     assert len(world.inbox.entries) == 1
+
+
 def test_past_the_users_allowance_channel_messages_are_dropped_but_the_inbox_is_not(world: World) -> None:
 
     allowance: dict[uuid.UUID, int] = {}

@@ -17,6 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import consumer_lag, logger, metrics
+from store.profiling import profiled
+from store.tracing import SpanKind, flushed, from_sqs, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
@@ -25,11 +27,16 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> None:
     consumer_lag("notifications", record.attributes.sent_timestamp)
-    wiring().notifier.handle(DomainEvent.model_validate_json(record.body))
+    event = DomainEvent.model_validate_json(record.body)
+    context = from_sqs(record.raw_event, event.trace)
+    with span(f"consume {event.type}", context=context, kind=SpanKind.CONSUMER, order_id=event.order_id):
+        wiring().notifier.handle(event)
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@flushed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if is_warmup(event):
         warm_up()

@@ -15,6 +15,8 @@ from uuid import UUID
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.observability import logger, metrics
+from store.profiling import profiled
+from store.tracing import context_of, flushed, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 from store.workflow import OrderWorkflow
@@ -42,8 +44,10 @@ def _cause(error: Any) -> str:
     return "error"
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics  # flushes the per-invocation metrics (Cassandra query times)
+@flushed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_warmup(event):
         warm_up()
@@ -52,4 +56,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if task is None:
         raise ValueError(f"unknown task {event.get('task')!r}; known: {sorted(TASKS)}")
     logger.append_keys(order_id=event.get("order_id"), task=event["task"])
-    return task(wiring().order_workflow, event)
+    # `trace`: the context the starter put into the execution input (`$.trace`).
+    with span(f"task {event['task']}", context=context_of(event.get("trace")), order_id=event.get("order_id")):
+        return task(wiring().order_workflow, event)

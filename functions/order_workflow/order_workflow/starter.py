@@ -16,6 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.events import DomainEvent
 from store.observability import consumer_lag, logger
+from store.profiling import profiled
+from store.tracing import SpanKind, flushed, from_sqs, span
 from store.warmup import is_warmup, warm_up
 from store.wiring import wiring
 
@@ -27,13 +29,17 @@ def handle_record(record: SQSRecord) -> None:
     event = DomainEvent.model_validate_json(record.body)
     if event.type != "OrderCreated":
         return
-    started = wiring().lifecycle_starter.start(event.order_id)
+    context = from_sqs(record.raw_event, event.trace)
+    with span("start lifecycle", context=context, kind=SpanKind.CONSUMER, order_id=event.order_id):
+        started = wiring().lifecycle_starter.start(event.order_id)
     logger.info(
         "order execution " + ("started" if started else "already exists"), extra={"order_id": str(event.order_id)}
     )
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
+@flushed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if is_warmup(event):
         warm_up(database=False)  # starts executions; no Cassandra here

@@ -16,14 +16,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from store.clock import utc_now
 from store.observability import MetricUnit, logger, metrics, observe
+from store.profiling import profiled
+from store.tracing import flushed
 from store.wiring import wiring
 
 # A cart left alone this long counts as abandoned (the seeds' cart_abandonment).
 CART_ABANDONED_AFTER = timedelta(days=1)
 
 
+@profiled
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@flushed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = wiring()
     reservations = store.reservation_sweeper.sweep()

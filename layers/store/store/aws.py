@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from store.observability import logger
+from store.tracing import aws_call, carrier, sns_attributes
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 4.0
@@ -44,11 +45,13 @@ class SnsEventPublisher:
         self._topic_arn = topic_arn
 
     def publish(self, event_type: str, body: str) -> None:
-        client("sns").publish(
-            TopicArn=self._topic_arn,
-            Message=body,
-            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
-        )
+        with aws_call("SNS", "Publish", messaging_destination_name=self._topic_arn, event_type=event_type):
+            client("sns").publish(
+                TopicArn=self._topic_arn,
+                Message=body,
+                # The trace context rides along (SQS gets the attributes with raw delivery).
+                MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}} | sns_attributes(),
+            )
 
 
 def execution_arn(state_machine_arn: str, order_id: UUID | str) -> str:
@@ -65,18 +68,23 @@ class StepFunctionsControl:
     def start(self, order_id: UUID, execution_input: dict[str, Any]) -> bool:
         """Start the order's execution. False when it exists and has ended or had
         another input. A repeat while it runs with the same input is answered by
-        Step Functions as a success, naming the same execution: still one."""
+        Step Functions as a success, naming the same execution: still one (a
+        repeat from another trace has another input: False, and still one)."""
         sfn = client("stepfunctions")
-        try:
-            sfn.start_execution(stateMachineArn=self._arn, name=str(order_id), input=json.dumps(execution_input))
-        except sfn.exceptions.ExecutionAlreadyExists:
-            return False
+        with aws_call("StepFunctions", "StartExecution", order_id=order_id):
+            # `$.trace`: each task continues the trace of this call.
+            execution_input = execution_input | {"trace": carrier()}
+            try:
+                sfn.start_execution(stateMachineArn=self._arn, name=str(order_id), input=json.dumps(execution_input))
+            except sfn.exceptions.ExecutionAlreadyExists:
+                return False
         return True
 
     def stop(self, order_id: UUID, cause: str) -> None:
         sfn = client("stepfunctions")
         try:
-            sfn.stop_execution(executionArn=execution_arn(self._arn, order_id), error="OrderCancelled", cause=cause)
+            with aws_call("StepFunctions", "StopExecution", order_id=order_id):
+                sfn.stop_execution(executionArn=execution_arn(self._arn, order_id), error="OrderCancelled", cause=cause)
         except sfn.exceptions.ExecutionDoesNotExist:
             logger.info("no execution to stop", extra={"order_id": str(order_id)})
 
@@ -90,14 +98,15 @@ class SesEmail:
         self._sender = sender
 
     def send(self, address: str, subject: str, message: str) -> None:
-        client("ses").send_email(
-            Source=self._sender,
-            Destination={"ToAddresses": [address]},
-            Message={
-                "Subject": {"Data": subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": message, "Charset": "UTF-8"}},
-            },
-        )
+        with aws_call("SES", "SendEmail"):
+            client("ses").send_email(
+                Source=self._sender,
+                Destination={"ToAddresses": [address]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": message, "Charset": "UTF-8"}},
+                },
+            )
 
 
 class SnsSms:
@@ -106,4 +115,16 @@ class SnsSms:
     name = "sms"
 
     def send(self, address: str, subject: str, message: str) -> None:
-        client("sns").publish(PhoneNumber=address, Message=message)
+        with aws_call("SNS", "Publish", channel="sms"):
+            client("sns").publish(PhoneNumber=address, Message=message)
+
+
+class S3Objects:
+    """Objects of one bucket (the profiles of store.profiling)."""
+
+    def __init__(self, bucket: str) -> None:
+        self._bucket = bucket
+
+    def put(self, key: str, body: bytes) -> None:
+        with aws_call("S3", "PutObject", bucket=self._bucket):
+            client("s3").put_object(Bucket=self._bucket, Key=key, Body=body)

@@ -46,6 +46,7 @@ from store.outbox import OutboxRelay
 from store.popular import SalesCounter, record_sales
 from store.ports import CartLines, IntentStore, OrderStore, ProductStock
 from store.reservations import INTENT_LIFETIME, CheckoutIntent, new_intent
+from store.tracing import tag, traced
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -169,6 +170,7 @@ class Checkout:
         self._relay = relay
         self._clock = clock
 
+    @traced("checkout")
     def run(self, user_id: UUID, request: CheckoutCreate) -> OrderPublic:
         lines = self._carts.lines(user_id)
         check_cart_limits(lines)
@@ -186,6 +188,7 @@ class Checkout:
                 details={"total": str(total), "expected_total": str(request.expected_total)},
             )
         order = new_order(user_id, items, self._clock())
+        tag(order_id=order.id)  # `storectl trace ORDER_ID` finds the trace by it
         event = order_created_event(order)
         # Recorded before any stock is taken: a crash from here on is settled by the sweeper.
         lines_ordered = {item.product_id: item.quantity for item in items}
@@ -218,6 +221,7 @@ class Checkout:
         except CassandraUnavailable:
             return False
 
+    @traced("reservation")
     def _reserve_all(self, order: OrderPublic, products: dict[UUID, ProductPublic], intent: CheckoutIntent) -> None:
         """Take every line's units for the order, or none: what was taken is given back."""
         try:

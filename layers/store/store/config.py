@@ -158,3 +158,35 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+class TracingSettings(BaseSettings):
+    """The standard OpenTelemetry settings store.tracing acts on (the exporters
+    read their own endpoint settings). Separate from Settings: tracing is set up
+    before, and whatever, the rest of the configuration holds."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    otel_sdk_disabled: bool = False
+    otel_traces_exporter: Literal["none", "zipkin", "otlp", "console", ""] = "none"
+    otel_service_name: str | None = None
+    # The function's name in the template, as its logs and metrics carry it.
+    powertools_service_name: str | None = None
+    aws_lambda_function_name: str | None = None
+
+
+class ProfilingSettings(BaseSettings):
+    """Opt-in profiling (store.profiling): the functions named in
+    STORE_PROFILE_FUNCTIONS (their service names, or `all`) profile each
+    invocation and put the .prof file into PROFILES_BUCKET."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    store_profile_functions: str = ""
+    profiles_bucket: str | None = None
+    powertools_service_name: str = "store"
+
+    @property
+    def enabled(self) -> bool:
+        names = {name.strip() for name in self.store_profile_functions.split(",") if name.strip()}
+        return bool(self.profiles_bucket) and bool(names & {"all", self.powertools_service_name})

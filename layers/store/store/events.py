@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.tracing import carrier
+
 EventType = Literal["OrderCreated", "OrderStatusChanged"]
 
 
@@ -23,6 +25,9 @@ class DomainEvent(BaseModel):
     order_id: UUID
     user_id: UUID
     payload: dict[str, Any] = Field(default_factory=dict)
+    # W3C trace context of the operation that caused the event (`traceparent`,
+    # `tracestate`); empty when not traced. The outbox row carries it in the body.
+    trace: dict[str, str] = Field(default_factory=carrier)
 
     def sns_attributes(self) -> dict[str, dict[str, str]]:
         """Message attributes that subscriptions filter on."""

@@ -30,6 +30,8 @@ from store.db import CassandraUnavailable, get_database
 from store.errors import AppError
 from store.observability import logger, metrics, observe
 from store.openapi import TITLE, document_errors, stored_document
+from store.profiling import profiled
+from store.tracing import flushed
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -306,6 +308,10 @@ def create_app(service: str, prefix: str, routers: list[APIRouter] | None = None
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry: one server span per request, named by route
+        # template, continuing the caller's traceparent (store.tracing sets the SDK up).
+        # Not its spans per dependency and serialization: a readable trace, less overhead.
+        telemetry={"operation_spans": False},
     )
 
     def openapi() -> dict[str, Any]:
@@ -394,7 +400,9 @@ def lambda_handler(app: FastAPI) -> LambdaHandler:
     asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @profiled
     @metrics.log_metrics
+    @flushed
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return asgi(event, context)  # type: ignore[arg-type]
 

@@ -20,6 +20,7 @@ from store.observability import count, logger
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.ports import Channel, DeliveryLog, EffectMarks, Inbox, TemplateSource, UserDirectory
 from store.templates import DEFAULTS, FIELDS, Language, TemplateType, render
+from store.tracing import tag, traced
 from store.users import User
 
 INBOX_SIZE = 100
@@ -183,7 +184,9 @@ class Notifier:
         # be abused, e.g. a checkout-then-cancel loop); the inbox is not limited.
         self._allow = allow
 
+    @traced("notification")
     def handle(self, event: DomainEvent) -> None:
+        tag(order_id=event.order_id, event_type=event.type, status=event.payload.get("status"))
         self.deliver(Notification.of_event(event))
         logger.info("notification handled", extra={"event_id": str(event.id), "order_id": str(event.order_id)})
 

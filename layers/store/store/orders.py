@@ -29,6 +29,7 @@ from store.outbox import Outbox
 from store.paging import Page, decode_cursor, encode_cursor, invalid_cursor
 from store.ports import OrderStore, WorkPointers
 from store.reservations import CheckoutIntent, CheckoutIntents
+from store.tracing import tag, traced
 
 OrderStatus = Literal["CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED"]
 STATUSES: tuple[OrderStatus, ...] = ("CREATED", "PROCESSING", "SHIPPING", "DELIVERED", "CANCELLED")
@@ -412,11 +413,13 @@ class OrderActions:
             )
         self._orders.delete(order)
 
+    @traced("order.transition")
     def move(self, order: OrderPublic, target: OrderStatus, actor: Actor, reason: str | None) -> OrderPublic:
         """Compare-and-set `order` (as the caller saw it) to `target`, recording
         with it what the change entails (its event; for a cancel: stock back,
         refund, stop the execution); then do that work. 409 if the order
         changed meanwhile. Work that fails now is finished by the sweeper."""
+        tag(order_id=order.id, order_status_from=order.status, order_status_to=target, actor=actor)
         check_transition(order.status, target)
         change = StatusChange(status=target, changed_at=to_ms(self._clock()), changed_by=actor, reason=reason)
         event = status_changed_event(order, change)

@@ -28,6 +28,7 @@ from store.db import CassandraUnavailable, Database
 from store.events import DomainEvent
 from store.observability import MetricUnit, logger, observe
 from store.ports import EventOutbox, EventPublisher
+from store.tracing import from_body, span
 
 BUCKETS = 16
 LEASE = timedelta(seconds=30)
@@ -202,7 +203,9 @@ class OutboxRelay:
         if not self._outbox.lease(event, now):
             return False
         try:
-            self._publish(event)
+            # A child of the operation that recorded the event, whichever relay publishes it.
+            with span("outbox.publish", context=from_body(event.body), event_type=event.event_type):
+                self._publish(event)
         except Exception as error:
             logger.warning(
                 "publishing an outbox event failed; it stays pending",

@@ -26,6 +26,7 @@ from store.clock import Clock, aware, utc_now
 from store.config import Settings
 from store.db import Database
 from store.ports import PaymentRecords
+from store.tracing import traced
 
 Outcome = Literal["approved", "declined"]
 PaymentStatus = Literal["PENDING", "AUTHORIZED", "DECLINED", "REFUNDING", "REFUNDED"]
@@ -172,6 +173,7 @@ class PaymentLedger:
         self._provider = provider
         self._clock = clock
 
+    @traced("payment.authorize")
     def authorize(self, order_id: UUID, user_id: UUID, amount: Decimal) -> Authorization:
         record = self._records.get(order_id)
         if record is not None and record.status != "PENDING":
@@ -186,6 +188,7 @@ class PaymentLedger:
         self._records.put(replace(pending, status=status, reason=result.reason, updated_at=self._clock()))
         return result
 
+    @traced("payment.refund")
     def refund(self, order_id: UUID) -> bool:
         """Refund an authorized payment, exactly once: AUTHORIZED -> REFUNDING is
         recorded before the provider is asked (with the order id as its
