@@ -75,6 +75,14 @@ def test_malformed_json_is_422_not_500() -> None:
     assert response.json()["error"]["code"] == "validation_error"
 
 
+def test_a_body_that_is_not_utf8_is_422_like_malformed_json() -> None:
+    body = b"\x00\xf1v\x12\xe9n\x80"  # not UTF-8, -16 or -32: json.loads raises UnicodeDecodeError
+    response = client.post("/t/items", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "UTF-8" in response.json()["error"]["message"]
+
+
 def test_app_errors_keep_status_code_and_details() -> None:
     response = client.get("/t/conflict")
     assert response.status_code == 409

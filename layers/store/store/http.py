@@ -62,6 +62,10 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# What FastAPI answers (400) for a body it cannot decode at all; malformed JSON is its 422.
+FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to `{"error": {code, message, details}}` with its status."""
 
@@ -81,6 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == FASTAPI_UNPARSABLE_BODY:
+            # A body that is not even text (e.g. not UTF-8): invalid input like
+            # malformed JSON, so the same 422 the API documents for it.
+            message = "invalid input: body (send JSON encoded as UTF-8)"
+            return JSONResponse(error_body("validation_error", message), status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         headers = getattr(error, "headers", None)
         if error.status_code == 405:
