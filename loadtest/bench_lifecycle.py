@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from benchkit import BENCH_PASSWORD, expect, login, report, throwaway_stack, timed_ms
+from benchkit import BENCH_PASSWORD, bench_product, expect, login, report, throwaway_stack, timed_ms
 
 FINAL = {"DELIVERED", "CANCELLED", "PURGED"}
 
@@ -40,16 +40,9 @@ def shopper(client: httpx.Client, product_id: str) -> dict[str, str]:
 
 
 def lifecycle_burst(client: httpx.Client, admin: dict[str, str], orders: int) -> None:
-    product = expect(
-        client.post(
-            "/api/products",
-            json={"name": "Bench", "category": "bench", "price": "3.50", "quantity": 1_000_000},
-            headers=admin,
-        ),
-        201,
-    ).json()
+    product = bench_product(client, admin)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        shoppers = list(pool.map(lambda _: shopper(client, product["id"]), range(orders)))
+        shoppers = list(pool.map(lambda _: shopper(client, product), range(orders)))
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=orders) as pool:
         placed = list(pool.map(lambda h: expect(client.post("/cart-api/cart/checkout", headers=h), 201), shoppers))

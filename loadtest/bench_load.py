@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from benchkit import BENCH_PASSWORD, expect, login, percentile, throwaway_stack
+from benchkit import BENCH_PASSWORD, bench_product, expect, login, percentile, throwaway_stack
 from storectl import seed
 from storectl.emulator import REGION, aws_client
 from storectl.instance import PROJECT_ROOT, Instance
@@ -274,14 +274,7 @@ def main() -> None:
             print(f"{'store/floor':12} {ratios}")
 
             # 4. A burst of first checkouts.
-            product = expect(
-                client.post(
-                    "/api/products",
-                    json={"name": "Bench burst", "category": "benchburst", "price": "2.00", "quantity": 1_000_000},
-                    headers=admin,
-                ),
-                201,
-            ).json()["id"]
+            product = bench_product(client, admin, name="Bench burst", category="benchburst", price="2.00")
             shoppers = [new_user(client) for _ in range(BURST)]
             for headers in shoppers:
                 expect(client.post("/cart-api/cart/items", json={"product_id": product}, headers=headers), 201)

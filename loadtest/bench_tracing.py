@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from benchkit import BENCH_PASSWORD, expect, login, report, throwaway_stack, timed_ms
+from benchkit import BENCH_PASSWORD, bench_product, expect, login, report, throwaway_stack, timed_ms
 from storectl import deploy, traces
 from storectl.instance import Instance
 
@@ -119,14 +119,7 @@ def main() -> None:
         username = f"bench_{uuid.uuid4().hex[:12]}"
         expect(client.post("/user-api/register", json={"username": username, "password": BENCH_PASSWORD}), 201)
         user = login(client, username, BENCH_PASSWORD)
-        product = expect(
-            client.post(
-                "/api/products",
-                json={"name": "Bench", "category": "bench", "price": "3.50", "quantity": 1_000_000},
-                headers=admin,
-            ),
-            201,
-        ).json()["id"]
+        product = bench_product(client, admin)
 
         def catalog_list() -> None:
             expect(client.get("/api/products", params={"category": "bench", "limit": 20}, headers=user), 200)

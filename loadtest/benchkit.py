@@ -110,3 +110,11 @@ def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
     """The Authorization header of a fresh token for `username`."""
     body = expect(client.post("/user-api/login", json={"username": username, "password": password}), 200).json()
     return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+def bench_product(
+    client: httpx.Client, admin: dict[str, str], *, name: str = "Bench", category: str = "bench", price: str = "3.50"
+) -> str:
+    """The id of a new product with stock no benchmark runs out of."""
+    body = {"name": name, "category": category, "price": price, "quantity": 1_000_000}
+    return str(expect(client.post("/api/products", json=body, headers=admin), 201).json()["id"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -688,7 +688,11 @@ class World:
         self.starter = LifecycleStarter(self.control, scale=0.02)
         self.templates = FakeTemplates()
         self.deliveries = FakeDeliveries(self.faults)
-        self.notifier = Notifier(
+        self.notifier = self.notifier_with()
+
+    def notifier_with(self, allow: Callable[[UUID], bool] | None = None) -> Notifier:
+        """The world's notifier, optionally with a per-user allowance of channel messages."""
+        return Notifier(
             marks=self.marks,
             inbox=self.inbox,
             users=self.users,
@@ -696,6 +700,7 @@ class World:
             templates=self.templates,
             deliveries=self.deliveries,
             language="en",
+            allow=allow,
         )
 
     def todo_left(self) -> dict[UUID, dict[str, str]]:

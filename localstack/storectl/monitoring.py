@@ -17,14 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from storectl.errors import StoreCtlError
 from storectl.instance import PROJECT_ROOT, Instance, cache_root
-from storectl.processes import read_pid, require_free_port, start_daemon, stop_session
+from storectl.processes import get_local, read_pid, require_free_port, start_daemon, stop_session
 
 PROMETHEUS_VERSION = "2.42.0"
 ALERTMANAGER_VERSION = "0.25.0"
@@ -308,15 +306,6 @@ def _write_consoles(instance: Instance, root: Path) -> tuple[Path, Path]:
     return consoles, libraries
 
 
-def _get(url: str, timeout: float = 2.0) -> bytes | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URL
-            body: bytes = response.read()
-            return body
-    except (urllib.error.URLError, OSError):
-        return None
-
-
 def ready_urls(instance: Instance) -> dict[str, str]:
     return {
         "bridge": f"{instance.bridge_url}/health",
@@ -326,7 +315,7 @@ def ready_urls(instance: Instance) -> dict[str, str]:
 
 
 def is_up(instance: Instance, name: str) -> bool:
-    return _get(ready_urls(instance)[name]) is not None
+    return get_local(ready_urls(instance)[name]) is not None
 
 
 def wait_ready(instance: Instance, timeout: float = 60.0) -> None:
@@ -355,7 +344,7 @@ def running(instance: Instance) -> dict[str, int | None]:
 
 def firing_alerts(instance: Instance) -> list[dict[str, Any]]:
     """Alerts Alertmanager holds now (API v2)."""
-    body = _get(f"{instance.alertmanager_url}/api/v2/alerts")
+    body = get_local(f"{instance.alertmanager_url}/api/v2/alerts")
     if body is None:
         raise StoreCtlError(f"Alertmanager does not answer on {instance.alertmanager_url}", "run `make up`")
     alerts: list[dict[str, Any]] = json.loads(body)

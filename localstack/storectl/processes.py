@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -31,6 +33,16 @@ def require_free_port(port: int, what: str, env_var: str) -> None:
             f"stop whatever listens there (`ss -ltnp 'sport = :{port}'` shows it) "
             f"or pick another port with {env_var}=...",
         )
+
+
+def get_local(url: str, timeout: float = 2.0) -> bytes | None:
+    """The body of a GET to one of our own servers, or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URL
+            body: bytes = response.read()
+            return body
+    except (urllib.error.URLError, OSError):
+        return None
 
 
 def read_pid(pid_file: Path) -> int | None:

@@ -23,7 +23,7 @@ from typing import Any
 from storectl.errors import StoreCtlError
 from storectl.instance import Instance, cache_root
 from storectl.monitoring import maven_jar
-from storectl.processes import read_pid, require_free_port, start_daemon, stop_session
+from storectl.processes import get_local, read_pid, require_free_port, start_daemon, stop_session
 
 ZIPKIN = "io.zipkin:zipkin-server:3.5.1:jar:exec"
 MAX_SPANS = 50_000  # the seeds keep 50,000 traces; Zipkin's bound counts spans
@@ -82,7 +82,7 @@ def start(instance: Instance) -> None:
 
 
 def is_up(instance: Instance) -> bool:
-    return _get(f"{instance.trace_url}/health") is not None
+    return get_local(f"{instance.trace_url}/health", timeout=5.0) is not None
 
 
 def wait_ready(instance: Instance, timeout: float = 120.0) -> float:
@@ -111,15 +111,6 @@ def running(instance: Instance) -> int | None:
     return read_pid(_pid_file(instance))
 
 
-def _get(url: str, timeout: float = 5.0) -> bytes | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URL
-            body: bytes = response.read()
-            return body
-    except (urllib.error.URLError, OSError):
-        return None
-
-
 def order_spans(instance: Instance, order_id: str) -> list[dict[str, Any]]:
     """Every span of the traces that hold a span tagged with the order (Zipkin v2 JSON)."""
     query = urllib.parse.urlencode(
@@ -130,7 +121,7 @@ def order_spans(instance: Instance, order_id: str) -> list[dict[str, Any]]:
             "endTs": int(time.time() * 1000) + 60_000,
         }
     )
-    body = _get(f"{instance.trace_url}/api/v2/traces?{query}")
+    body = get_local(f"{instance.trace_url}/api/v2/traces?{query}", timeout=5.0)
     if body is None:
         raise StoreCtlError(f"the trace server does not answer on {instance.trace_url}", "run `make up`")
     traces: list[list[dict[str, Any]]] = json.loads(body)

@@ -10,7 +10,6 @@ import pytest
 from fakes import World
 from store.db import CassandraUnavailable
 from store.events import DomainEvent
-from store.notifications import Notifier
 
 
 @pytest.fixture
@@ -115,16 +114,7 @@ def test_past_the_users_allowance_channel_messages_are_dropped_but_the_inbox_is_
         allowance[user_id] = allowance.get(user_id, 0) + 1
         return allowance[user_id] <= 2
 
-    notifier = Notifier(
-        marks=world.marks,
-        inbox=world.inbox,
-        users=world.users,
-        channels=[world.email, world.sms],
-        templates=world.templates,
-        deliveries=world.deliveries,
-        language="en",
-        allow=allow,
-    )
+    notifier = world.notifier_with(allow)
     user = world.users.add(email="ann@example.com", phone="+15550100")
     events = [_event(user.id, status) for status in ("CREATED", "CANCELLED", "CREATED", "CANCELLED")]
     for event in events:
